@@ -1,0 +1,54 @@
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "services/core/config/settings.h"
+#include "services/core/db/migrate.h"
+#include "services/core/util/json.h"
+
+namespace pulp::core {
+
+class Plugin;
+namespace db {
+class Pool;
+}
+namespace storage {
+class ArtifactStore;
+}
+namespace tasking {
+class TaskRegistry;
+class Dispatcher;
+}  // namespace tasking
+
+// The services one process shares among its handlers and tasks. Built once at start.
+struct AppContext {
+  Settings settings;
+  std::unique_ptr<db::Pool> pool;
+  std::unique_ptr<storage::ArtifactStore> store;
+  std::unique_ptr<tasking::TaskRegistry> task_registry;
+  std::unique_ptr<tasking::Dispatcher> dispatcher;
+  std::vector<std::unique_ptr<Plugin>> plugins;
+  // OpenAPI component schemas ("Artifact", "ArtifactResponse", ...), filled by plugins.
+  std::map<std::string, Json> schemas;
+  std::string default_domain_id;
+
+  AppContext();
+  ~AppContext();
+
+  // Connects the pool, creates storage and the task machinery, registers plugin tasks.
+  static absl::StatusOr<std::unique_ptr<AppContext>> Create(
+      Settings settings, std::vector<std::unique_ptr<Plugin>> plugins, size_t pool_size);
+
+  // {"core": "3.117.0", "file": "3.117.0"}: x-pulp-app-versions and heartbeat versions.
+  Json AppVersions() const;
+  // Every plugin's migrations in application order.
+  std::vector<db::Migration> AllMigrations() const;
+  std::string ApiV3() const { return settings.ApiV3Root(); }
+  std::string DomainPrn() const { return "prn:core.domain:" + default_domain_id; }
+};
+
+}  // namespace pulp::core

@@ -1,0 +1,21 @@
+#pragma once
+
+#include <string>
+
+namespace pulp::core {
+struct AppContext;
+namespace tasking {
+class TaskRegistry;
+}
+
+namespace endpoints {
+// Concatenates an upload's chunks into an artifact (reusing an existing one with the same
+// sha256), deletes the upload, and returns the artifact's pk. `expected_sha256` empty = any.
+// Throws std::runtime_error with a user-facing message when the upload is incomplete.
+std::string CommitUploadToArtifact(AppContext& app, const std::string& upload_pk,
+                                   const std::string& expected_sha256);
+
+// Registers pulpcore.app.tasks.upload.commit.
+void RegisterUploadTask(tasking::TaskRegistry& registry);
+}  // namespace endpoints
+}  // namespace pulp::core

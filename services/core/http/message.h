@@ -1,0 +1,75 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "services/core/util/json.h"
+
+namespace pulp::core::http {
+
+// Reads a request body as it arrives on the socket: handlers stream uploads to disk instead of
+// holding them in memory.
+class BodyReader {
+ public:
+  virtual ~BodyReader() = default;
+  // Up to `n` bytes into `buf`; 0 at the end of the body. An error means the client broke off
+  // (truncated body, reset connection).
+  virtual absl::StatusOr<size_t> Read(char* buf, size_t n) = 0;
+  // Declared Content-Length, if the client sent one (not with chunked encoding).
+  virtual std::optional<uint64_t> ContentLength() const = 0;
+};
+
+struct User {
+  int64_t id = 0;
+  std::string username;
+  bool is_superuser = false;
+};
+
+struct Request {
+  std::string method;  // upper case, as sent
+  std::string path;    // percent-decoded path, no query
+  std::string raw_query;
+  std::vector<std::pair<std::string, std::string>> query;  // decoded, in order
+  std::map<std::string, std::string> headers;               // keys lower-case
+  BodyReader* body = nullptr;
+  std::string peer;
+
+  // Filled in by the router and the middleware.
+  std::map<std::string, std::string> path_params;
+  std::optional<User> user;
+  std::string correlation_id;
+
+  std::string Header(absl::string_view lower_name) const;
+  // "http://host:port" as the client addressed us, for absolute URLs (pagination, API root).
+  std::string Origin() const;
+  // Every value given for a query parameter, in order.
+  std::vector<std::string> QueryValues(absl::string_view name) const;
+  std::optional<std::string> QueryValue(absl::string_view name) const;
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  // When set, the server streams this file instead of `body` (static assets).
+  std::string file_path;
+
+  static Response Json(int status, const core::Json& body);
+  static Response Empty(int status);
+  static Response Text(int status, std::string content_type, std::string body);
+  void SetHeader(std::string name, std::string value);
+};
+
+// Percent-decoding for paths and query strings ('+' as space only in queries).
+std::optional<std::string> PercentDecode(absl::string_view in, bool plus_is_space);
+std::string PercentEncode(absl::string_view in);
+std::vector<std::pair<std::string, std::string>> ParseQueryString(absl::string_view q);
+
+}  // namespace pulp::core::http

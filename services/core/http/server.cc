@@ -1,0 +1,314 @@
+#include "services/core/http/server.h"
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <iostream>
+#include <limits>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace pulp::core::http {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+using Parser = bhttp::request_parser<bhttp::buffer_body>;
+
+// Reads the body straight from the socket through Beast's parser, on the handler's thread.
+class SocketBodyReader : public BodyReader {
+ public:
+  SocketBodyReader(tcp::socket& socket, beast::flat_buffer& buffer, Parser& parser,
+                   bool expect_continue)
+      : socket_(socket), buffer_(buffer), parser_(parser), expect_continue_(expect_continue) {}
+
+  absl::StatusOr<size_t> Read(char* buf, size_t n) override {
+    if (failed_) return absl::DataLossError("request body unreadable");
+    if (expect_continue_) {
+      expect_continue_ = false;
+      beast::error_code ec;
+      static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+      asio::write(socket_, asio::buffer(kContinue, sizeof kContinue - 1), ec);
+      if (ec) return Fail("could not send 100 Continue");
+    }
+    while (!parser_.is_done()) {
+      parser_.get().body().data = buf;
+      parser_.get().body().size = n;
+      beast::error_code ec;
+      bhttp::read_some(socket_, buffer_, parser_, ec);
+      if (ec == bhttp::error::need_buffer) ec = {};
+      if (ec) return Fail(ec.message());
+      const size_t got = n - parser_.get().body().size;
+      if (got > 0) return got;
+    }
+    return 0;
+  }
+
+  std::optional<uint64_t> ContentLength() const override {
+    auto len = parser_.content_length();
+    if (!len) return std::nullopt;
+    return *len;
+  }
+
+  bool done() const { return parser_.is_done(); }
+
+ private:
+  absl::Status Fail(const std::string& why) {
+    failed_ = true;
+    return absl::DataLossError(absl::StrCat("request body: ", why));
+  }
+
+  tcp::socket& socket_;
+  beast::flat_buffer& buffer_;
+  Parser& parser_;
+  bool expect_continue_;
+  bool failed_ = false;
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, const Handler& handler, size_t max_header_bytes)
+      : socket_(std::move(socket)), handler_(handler), max_header_bytes_(max_header_bytes) {}
+
+  void Start() { ReadHeader(); }
+
+ private:
+  void ReadHeader() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(max_header_bytes_));
+    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());  // handlers enforce their own limits while streaming
+    bhttp::async_read_header(socket_, buffer_, *parser_,
+                             [self = shared_from_this()](beast::error_code ec, size_t) {
+                               self->OnHeader(ec);
+                             });
+  }
+
+  void OnHeader(beast::error_code ec) {
+    // Body bytes that arrived with the header are not an error: the handler reads them.
+    if (ec == bhttp::error::need_buffer) ec = {};
+    if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
+        ec == asio::error::operation_aborted || ec == asio::error::connection_reset) {
+      return Close();
+    }
+    if (ec) {
+      std::cerr << "bad request header from client: " << ec.message() << std::endl;
+      WriteError(ec == bhttp::error::header_limit ? 431 : 400,
+                 ec == bhttp::error::header_limit ? "Request Header Fields Too Large"
+                                                  : "Bad Request");
+      return Close();
+    }
+    auto& msg = parser_->get();
+    Request req;
+    req.method = std::string(msg.method_string());
+    absl::AsciiStrToUpper(&req.method);
+    std::string_view target = msg.target();
+    const size_t q = target.find('?');
+    auto path = PercentDecode(absl::string_view(target.data(), std::min(q, target.size())), false);
+    if (!path || path->empty() || (*path)[0] != '/') {
+      WriteError(400, "Bad Request");
+      return Close();
+    }
+    req.path = std::move(*path);
+    if (q != std::string_view::npos) {
+      req.raw_query = std::string(target.substr(q + 1));
+      req.query = ParseQueryString(req.raw_query);
+    }
+    for (const auto& field : msg) {
+      std::string name(field.name_string());
+      absl::AsciiStrToLower(&name);
+      auto [it, inserted] = req.headers.emplace(name, std::string(field.value()));
+      if (!inserted) absl::StrAppend(&it->second, ", ", std::string(field.value()));
+    }
+    beast::error_code peer_ec;
+    auto ep = socket_.remote_endpoint(peer_ec);
+    if (!peer_ec) req.peer = ep.address().to_string();
+    const bool expect_continue =
+        absl::EqualsIgnoreCase(req.Header("expect"), "100-continue") && !parser_->is_done();
+    SocketBodyReader body(socket_, buffer_, *parser_, expect_continue);
+    req.body = &body;
+    const bool keep_alive = msg.keep_alive();
+    const bool head = req.method == "HEAD";
+
+    Response res;
+    try {
+      res = handler_(req);
+    } catch (const std::exception& e) {
+      std::cerr << "unhandled error serving " << req.method << " " << req.path << ": " << e.what()
+                << std::endl;
+      res = Response::Json(500, core::Json{{"detail", "Internal Server Error"}});
+    }
+    // A body the handler did not read is drained when small, so the connection stays usable;
+    // otherwise the connection closes after the response.
+    bool reusable = keep_alive;
+    if (!body.done()) {
+      char sink[16384];
+      size_t drained = 0;
+      while (!body.done() && drained < (1u << 20)) {
+        auto n = body.Read(sink, sizeof sink);
+        if (!n.ok() || *n == 0) break;
+        drained += *n;
+      }
+      if (!body.done()) reusable = false;
+    }
+    if (!Write(res, head, reusable)) return Close();
+    if (!reusable) return Close();
+    ReadHeader();
+  }
+
+  bool Write(Response& res, bool head, bool keep_alive) {
+    beast::error_code ec;
+    if (!res.file_path.empty()) {
+      bhttp::response<bhttp::file_body> out;
+      out.body().open(res.file_path.c_str(), beast::file_mode::scan, ec);
+      if (ec) {
+        res = Response::Json(404, core::Json{{"detail", "Not found."}});
+      } else {
+        out.result(res.status);
+        Decorate(out, res, keep_alive);
+        out.prepare_payload();
+        if (head) {
+          bhttp::response_serializer<bhttp::file_body> sr(out);
+          bhttp::write_header(socket_, sr, ec);
+        } else {
+          bhttp::write(socket_, out, ec);
+        }
+        return !ec;
+      }
+    }
+    bhttp::response<bhttp::string_body> out;
+    out.result(res.status);
+    Decorate(out, res, keep_alive);
+    out.body() = std::move(res.body);
+    out.prepare_payload();
+    if (head) {
+      bhttp::response_serializer<bhttp::string_body> sr(out);
+      bhttp::write_header(socket_, sr, ec);
+    } else {
+      bhttp::write(socket_, out, ec);
+    }
+    return !ec;
+  }
+
+  template <class Msg>
+  static void Decorate(Msg& out, const Response& res, bool keep_alive) {
+    out.version(11);
+    out.keep_alive(keep_alive);
+    out.set(bhttp::field::server, "pulp");
+    if (!res.content_type.empty()) out.set(bhttp::field::content_type, res.content_type);
+    for (const auto& [k, v] : res.headers) out.insert(k, v);
+  }
+
+  void WriteError(int status, const char* reason) {
+    Response r = Response::Json(status, core::Json{{"detail", reason}});
+    Write(r, false, false);
+  }
+
+  void Close() {
+    beast::error_code ec;
+    socket_.shutdown(tcp::socket::shutdown_send, ec);
+    socket_.close(ec);
+  }
+
+  tcp::socket socket_;
+  const Handler& handler_;
+  const size_t max_header_bytes_;
+  beast::flat_buffer buffer_;
+  boost::optional<Parser> parser_;
+};
+
+class BeastServer : public Server {
+ public:
+  BeastServer(Handler handler, int threads)
+      : handler_(std::move(handler)), threads_(threads), acceptor_(io_) {}
+
+  ~BeastServer() override { Stop(); }
+
+  absl::Status Listen(const ServerOptions& options) {
+    beast::error_code ec;
+    auto address = asio::ip::make_address(options.host, ec);
+    if (ec) return absl::InvalidArgumentError(absl::StrCat("bad bind address ", options.host));
+    tcp::endpoint ep(address, options.port);
+    acceptor_.open(ep.protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(ep, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return absl::UnavailableError(
+          absl::StrCat("cannot listen on ", options.host, ":", options.port, ": ", ec.message()));
+    }
+    port_ = acceptor_.local_endpoint().port();
+    max_header_bytes_ = options.max_header_bytes;
+    Accept();
+    for (int i = 0; i < threads_; ++i) pool_.emplace_back([this] { io_.run(); });
+    return absl::OkStatus();
+  }
+
+  uint16_t port() const override { return port_; }
+
+  void Stop() override {
+    if (stopped_.exchange(true)) return;
+    asio::post(io_, [this] {
+      beast::error_code ec;
+      acceptor_.close(ec);
+    });
+    io_.stop();
+    for (auto& t : pool_) t.join();
+  }
+
+ private:
+  void Accept() {
+    acceptor_.async_accept([this](beast::error_code ec, tcp::socket socket) {
+      if (ec == asio::error::operation_aborted) return;
+      if (!ec) {
+        socket.set_option(tcp::no_delay(true), ec);
+        std::make_shared<Session>(std::move(socket), handler_, max_header_bytes_)->Start();
+      }
+      Accept();
+    });
+  }
+
+  Handler handler_;
+  const int threads_;
+  asio::io_context io_;
+  tcp::acceptor acceptor_;
+  std::vector<std::thread> pool_;
+  uint16_t port_ = 0;
+  size_t max_header_bytes_ = 64 * 1024;
+  std::atomic<bool> stopped_{false};
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options,
+                                                      Handler handler) {
+  auto server = std::make_unique<BeastServer>(std::move(handler), std::max(1, options.threads));
+  if (auto st = server->Listen(options); !st.ok()) return st;
+  return std::unique_ptr<Server>(std::move(server));
+}
+
+absl::StatusOr<std::pair<std::string, uint16_t>> ParseBindAddress(absl::string_view bind) {
+  const size_t colon = bind.rfind(':');
+  if (colon == absl::string_view::npos) {
+    return absl::InvalidArgumentError(absl::StrCat("bind address needs a port: ", bind));
+  }
+  std::string host(bind.substr(0, colon));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  if (host.empty()) host = "0.0.0.0";
+  int port = 0;
+  if (!absl::SimpleAtoi(bind.substr(colon + 1), &port) || port < 0 || port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat("bad port in bind address: ", bind));
+  }
+  return std::make_pair(host, static_cast<uint16_t>(port));
+}
+
+}  // namespace pulp::core::http

@@ -1,0 +1,20 @@
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "services/core/plugin.h"
+
+namespace pulp::core {
+
+using PluginList = std::vector<std::unique_ptr<Plugin>>;
+
+// The REST API process: settings, database, routes of every plugin, HTTP server, heartbeat;
+// returns at SIGINT/SIGTERM. `args` are the flags after the program name (--bind, --threads).
+int RunApiServer(const std::vector<std::string>& args, PluginList plugins);
+
+// pulpcore-manager and its subcommands (migrate, showmigrations, check, reset-admin-password,
+// collectstatic, openapi, runserver).
+int RunManager(const std::vector<std::string>& args, PluginList plugins);
+
+}  // namespace pulp::core

@@ -1,0 +1,103 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "services/core/util/json.h"
+
+namespace pqxx {
+class transaction_base;
+}
+
+namespace pulp::core {
+struct AppContext;
+}
+
+namespace pulp::core::tasking {
+
+// What a running task can tell the world.
+class TaskContext {
+ public:
+  TaskContext(AppContext& app, std::string task_id) : app_(app), task_id_(std::move(task_id)) {}
+  AppContext& app() { return app_; }
+  const std::string& task_id() const { return task_id_; }
+
+  void AddCreatedResource(std::string href, std::string prn) {
+    created_hrefs_.push_back(std::move(href));
+    created_prns_.push_back(std::move(prn));
+  }
+  const std::vector<std::string>& created_hrefs() const { return created_hrefs_; }
+  const std::vector<std::string>& created_prns() const { return created_prns_; }
+
+ private:
+  AppContext& app_;
+  std::string task_id_;
+  std::vector<std::string> created_hrefs_;
+  std::vector<std::string> created_prns_;
+};
+
+// A task body: returns the task's `result` (null for none); throws to fail the task with the
+// exception's message as error.description.
+using TaskFunction = std::function<Json(TaskContext&, const Json& args, const Json& kwargs)>;
+
+// Task names (upstream's dotted Python names) → functions; plugins fill it.
+class TaskRegistry {
+ public:
+  void Register(std::string name, TaskFunction fn) { functions_[std::move(name)] = std::move(fn); }
+  const TaskFunction* Find(const std::string& name) const {
+    auto it = functions_.find(name);
+    return it == functions_.end() ? nullptr : &it->second;
+  }
+
+  // Upstream's generic tasks (general_create, ageneral_update, ...) name a serializer by
+  // (app_label, serializer_name); plugins register what each of theirs does.
+  void RegisterSerializerTask(const std::string& generic_task, const std::string& app_label,
+                              const std::string& serializer, TaskFunction fn) {
+    serializer_tasks_[generic_task + "/" + app_label + "." + serializer] = std::move(fn);
+  }
+  const TaskFunction* FindSerializerTask(const std::string& generic_task,
+                                         const std::string& app_label,
+                                         const std::string& serializer) const {
+    auto it = serializer_tasks_.find(generic_task + "/" + app_label + "." + serializer);
+    return it == serializer_tasks_.end() ? nullptr : &it->second;
+  }
+
+ private:
+  std::map<std::string, TaskFunction> functions_;
+  std::map<std::string, TaskFunction> serializer_tasks_;
+};
+
+// Task names core dispatches for plugins.
+inline constexpr char kGeneralCreate[] = "pulpcore.app.tasks.base.general_create";
+
+struct DispatchRequest {
+  std::string name;
+  Json args = Json::array();
+  Json kwargs = Json::object();
+  std::vector<std::string> exclusive_resources;  // PRNs or pdrn:... names
+  std::vector<std::string> shared_resources;
+  bool immediate = false;
+  std::string logging_cid;
+  std::optional<int64_t> created_by;
+};
+
+// Records tasks and runs them. Until workers exist, every task runs inside the dispatching
+// process right after its row is written, as upstream's immediate tasks do.
+class Dispatcher {
+ public:
+  explicit Dispatcher(AppContext& app) : app_(app) {}
+  // Returns the task's pk. The task has finished (completed or failed) when this returns.
+  std::string Dispatch(const DispatchRequest& request);
+
+ private:
+  AppContext& app_;
+};
+
+// Serialized task, as upstream's TaskSerializer renders it.
+std::string TaskHref(const AppContext& app, const std::string& pk);
+
+}  // namespace pulp::core::tasking

@@ -1,0 +1,32 @@
+#include "services/plugins/file/plugin.h"
+
+#include "services/plugins/file/content.h"
+
+namespace pulp::plugins::file {
+std::vector<std::pair<std::string, std::string>> FileMigrationFiles();  // generated
+
+namespace {
+
+class FilePlugin : public core::Plugin {
+ public:
+  core::ComponentVersion Version() const override {
+    return {"file", core::kPulpVersion, "pulpcore", "pulp_file.app"};
+  }
+  std::vector<core::db::Migration> Migrations() const override {
+    std::vector<core::db::Migration> out;
+    for (auto& [name, sql] : FileMigrationFiles()) out.push_back({"file", name, sql});
+    return out;
+  }
+  void RegisterRoutes(core::AppContext& app, core::http::Router& router) const override {
+    RegisterContentRoutes(app, router);
+  }
+  void RegisterTasks(core::tasking::TaskRegistry& registry) const override {
+    RegisterContentTasks(registry);
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<core::Plugin> MakeFilePlugin() { return std::make_unique<FilePlugin>(); }
+
+}  // namespace pulp::plugins::file
