@@ -387,13 +387,35 @@ Response ListResource(const ListSpec& spec, Request& request, db::Pool& pool) {
   const int offset = ParseNonNegative(request.QueryValue("offset"), 0, true);
   auto lease = pool.Acquire();
   if (!lease.ok()) throw FromStatus(lease.status());
-  pqxx::read_transaction tx(**lease);
+  // Autocommit reads, as Django's: the count and the page are two statements, no BEGIN/COMMIT.
+  pqxx::nontransaction tx(**lease);
   BuiltQuery q = BuildQuery(spec, request, tx);
-  const int64_t count =
-      tx.exec1(absl::StrCat("SELECT count(*) FROM ", spec.from, " WHERE ", q.where))[0].as<int64_t>();
-  pqxx::result rows = tx.exec(absl::StrCat("SELECT ", spec.columns, " FROM ", spec.from, " WHERE ",
-                                           q.where, " ORDER BY ", q.order_by, " LIMIT ", limit,
-                                           " OFFSET ", offset));
+  const std::string& filter_from = spec.filter_from.empty() ? spec.from : spec.filter_from;
+  const bool unfiltered = q.where == spec.where;
+  const std::string count_sql =
+      absl::StrCat("SELECT count(*) FROM ",
+                   unfiltered && !spec.count_from.empty() ? spec.count_from : filter_from,
+                   " WHERE ", unfiltered && !spec.count_from.empty() ? "TRUE" : q.where);
+  // The page is chosen on the narrow join, then only its rows are fetched and rendered.
+  const std::string page_sql = absl::StrCat(
+      "WITH page AS MATERIALIZED (SELECT ", spec.pk_column, " AS pk FROM ", filter_from,
+      " WHERE ", q.where, " ORDER BY ", q.order_by, " LIMIT $1 OFFSET $2) SELECT ", spec.columns,
+      " FROM ", spec.from, " JOIN page ON page.pk = ", spec.pk_column, " ORDER BY ", q.order_by);
+  int64_t count;
+  pqxx::result rows;
+  if (unfiltered) {
+    // Without filter values the SQL text is fixed per resource and ordering, so it is prepared
+    // once per connection and Postgres skips planning on every page.
+    const std::string count_name = absl::StrCat("c", std::hash<std::string>{}(count_sql));
+    const std::string page_name = absl::StrCat("p", std::hash<std::string>{}(page_sql));
+    (*lease)->prepare(count_name, count_sql);
+    (*lease)->prepare(page_name, page_sql);
+    count = tx.exec_prepared1(count_name)[0].as<int64_t>();
+    rows = tx.exec_prepared(page_name, limit, offset);
+  } else {
+    count = tx.exec1(count_sql)[0].as<int64_t>();
+    rows = tx.exec_params(page_sql, limit, offset);
+  }
   core::Json results = core::Json::array();
   for (const auto& row : rows) results.push_back(SelectFields(spec.serialize(row), request));
   core::Json body;
@@ -425,7 +447,7 @@ Response ReadResource(const ListSpec& spec, Request& request, db::Pool& pool,
   if (!IsUuid(pk)) throw DetailError(404, "Not found.");
   auto lease = pool.Acquire();
   if (!lease.ok()) throw FromStatus(lease.status());
-  pqxx::read_transaction tx(**lease);
+  pqxx::nontransaction tx(**lease);
   auto obj = FetchOne(spec, tx, pk);
   if (!obj) throw NotFoundError(spec.model_name);
   return Response::Json(200, SelectFields(*obj, request));

@@ -43,6 +43,11 @@ std::vector<std::string> NumberLookups();
 struct ListSpec {
   std::string model_name;  // "Artifact": for 404 bodies
   std::string from;        // FROM clause, e.g. "core_artifact t"
+  // FROM clause enough for filtering, counting and ordering (defaults to `from`): joins that
+  // only add output columns stay out of the count and the page selection.
+  std::string filter_from;
+  // FROM clause that counts an unfiltered list exactly (one row per object); cheaper still.
+  std::string count_from;
   std::string columns;     // SELECT list
   std::string where = "TRUE";
   std::string pk_column = "t.pulp_id";

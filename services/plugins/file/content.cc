@@ -38,6 +38,8 @@ http::ListSpec ContentListSpec(const AppContext& app) {
       "file_filecontent f JOIN core_content t ON t.pulp_id = f.content_ptr_id"
       " LEFT JOIN core_contentartifact ca ON ca.content_id = t.pulp_id"
       " LEFT JOIN core_artifact a ON a.pulp_id = ca.artifact_id";
+  spec.filter_from = "file_filecontent f JOIN core_content t ON t.pulp_id = f.content_ptr_id";
+  spec.count_from = "file_filecontent f";
   spec.columns = absl::StrCat(
       core::endpoints::kModelColumns,
       ", t.pulp_labels::text AS pulp_labels, a.pulp_id::text AS artifact_id, f.relative_path,"

@@ -1,0 +1,228 @@
+"""End-to-end harness: a private Postgres cluster and the real binaries, spoken to over HTTP.
+
+Each test module starts one `PulpSystem` (setUpModule) and stops it (tearDownModule). Binaries
+come from PULP_BUILD_DIR (set by ctest). Only the standard library is used.
+"""
+import base64
+import http.client
+import json
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.parse
+import uuid
+
+PGBIN = "/usr/lib/postgresql/15/bin"
+ADMIN_PASSWORD = "e2e-admin-password"
+
+
+def build_dir():
+    d = os.environ.get("PULP_BUILD_DIR")
+    if not d:
+        d = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build")
+    return os.path.abspath(d)
+
+
+def _free_port():
+    # Postgres takes a port number, not port 0; ask the kernel for one that is free right now.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Postgres:
+    """A throwaway cluster in a temp dir, owned by `postgres` when we run as root."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="pulp-e2e-pg-")
+        self.data = os.path.join(self.dir, "data")
+        self.port = _free_port()
+        self.as_root = os.geteuid() == 0
+
+    def _run(self, *args, check=True):
+        cmd = list(args)
+        if self.as_root:
+            cmd = ["runuser", "-u", "postgres", "--"] + cmd
+        return subprocess.run(cmd, check=check, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+    def start(self):
+        if self.as_root:
+            pw = pwd.getpwnam("postgres")
+            os.chown(self.dir, pw.pw_uid, pw.pw_gid)
+        self._run(f"{PGBIN}/initdb", "-D", self.data, "-U", "postgres", "--auth=trust", "-E", "UTF8")
+        self.pg_ctl("start")
+        for sql in ("CREATE ROLE pulp LOGIN", "CREATE DATABASE pulp OWNER pulp"):
+            self.psql(sql)
+
+    def pg_ctl(self, action):
+        opts = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
+        args = [f"{PGBIN}/pg_ctl", "-D", self.data, "-w", "-l", os.path.join(self.dir, "log")]
+        if action == "start":
+            args += ["-o", opts, "start"]
+        else:
+            args += ["-m", "fast", action]
+        self._run(*args)
+
+    def psql(self, sql, db="postgres"):
+        out = subprocess.run(
+            [f"{PGBIN}/psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", db,
+             "-tAc", sql], check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        return out.stdout.strip()
+
+    def stop(self):
+        self._run(f"{PGBIN}/pg_ctl", "-D", self.data, "-m", "immediate", "stop", check=False)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers  # lower-case keys
+        self.body = body
+
+    @property
+    def json(self):
+        return json.loads(self.body)
+
+    def __repr__(self):
+        return f"<Response {self.status} {self.body[:300]!r}>"
+
+
+def multipart(fields=None, files=None):
+    """Encodes a multipart/form-data body. files: {name: (filename, bytes)}."""
+    boundary = uuid.uuid4().hex
+    out = []
+    for k, v in (fields or {}).items():
+        for item in v if isinstance(v, list) else [v]:
+            out.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n'.encode())
+            out.append(item.encode() if isinstance(item, str) else item)
+            out.append(b"\r\n")
+    for k, (filename, data) in (files or {}).items():
+        out.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"; '
+                   f'filename="{filename}"\r\nContent-Type: application/octet-stream\r\n\r\n'.encode())
+        out.append(data)
+        out.append(b"\r\n")
+    out.append(f"--{boundary}--\r\n".encode())
+    return b"".join(out), f"multipart/form-data; boundary={boundary}"
+
+
+class PulpSystem:
+    """Postgres + migrations + admin user + pulpcore-api on a free loopback port."""
+
+    def __init__(self, extra_env=None):
+        self.pg = Postgres()
+        self.tmp = tempfile.mkdtemp(prefix="pulp-e2e-")
+        self.media = os.path.join(self.tmp, "media")
+        self.static = os.path.join(self.tmp, "assets")
+        self.extra_env = extra_env or {}
+        self.procs = []
+        self.api_port = None
+
+    @property
+    def env(self):
+        env = dict(os.environ)
+        env.update({
+            "PULP_DATABASES__default__HOST": "127.0.0.1",
+            "PULP_DATABASES__default__PORT": str(self.pg.port),
+            "PULP_DATABASES__default__USER": "pulp",
+            "PULP_DATABASES__default__NAME": "pulp",
+            "PULP_MEDIA_ROOT": self.media,
+            "PULP_STATIC_ROOT": self.static,
+            "PULP_WORKING_DIRECTORY": os.path.join(self.tmp, "tmp"),
+            "PULP_SECRET_KEY": "e2e",
+        })
+        env.update(self.extra_env)
+        return env
+
+    def binary(self, name):
+        sub = {"pulpcore-api": "api", "pulpcore-manager": "manager", "pulp-content": "content",
+               "pulpcore-worker": "worker"}[name]
+        return os.path.join(build_dir(), "services", sub, name)
+
+    def manager(self, *args, check=True):
+        return subprocess.run([self.binary("pulpcore-manager"), *args], env=self.env, check=check,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def start(self):
+        self.pg.start()
+        self.manager("migrate")
+        self.manager("reset-admin-password", "--password", ADMIN_PASSWORD)
+        self.manager("collectstatic", check=False)
+        self.start_api()
+        return self
+
+    def start_api(self):
+        proc = subprocess.Popen([self.binary("pulpcore-api"), "--bind", "127.0.0.1:0"],
+                                env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True)
+        line = proc.stdout.readline()
+        if "listening on" not in line:
+            proc.kill()
+            raise RuntimeError(f"pulpcore-api did not start: {line}{proc.stdout.read()}")
+        self.api_port = int(line.strip().rsplit(":", 1)[1])
+        self.procs.append(proc)
+        return proc
+
+    def stop(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                try:
+                    p.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+        self.pg.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    # --- HTTP ----------------------------------------------------------------------------
+    def request(self, method, path, *, auth=("admin", ADMIN_PASSWORD), json_body=None,
+                body=None, content_type=None, headers=None, port=None, timeout=60):
+        """One request on a fresh connection; `path` may be an absolute URL or a path."""
+        if path.startswith("http://"):
+            parsed = urllib.parse.urlsplit(path)
+            path = parsed.path + ("?" + parsed.query if parsed.query else "")
+        hdrs = dict(headers or {})
+        if auth:
+            token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+            hdrs.setdefault("Authorization", f"Basic {token}")
+        if json_body is not None:
+            body = json.dumps(json_body).encode()
+            content_type = content_type or "application/json"
+        if content_type:
+            hdrs["Content-Type"] = content_type
+        conn = http.client.HTTPConnection("127.0.0.1", port or self.api_port, timeout=timeout)
+        try:
+            conn.request(method, path, body=body, headers=hdrs)
+            r = conn.getresponse()
+            data = r.read()
+            return Response(r.status, {k.lower(): v for k, v in r.getheaders()}, data)
+        finally:
+            conn.close()
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, json_body=None, **kw):
+        return self.request("POST", path, json_body=json_body, **kw)
+
+    def post_multipart(self, path, fields=None, files=None, **kw):
+        body, ctype = multipart(fields, files)
+        return self.request("POST", path, body=body, content_type=ctype, **kw)
+
+    def wait_task(self, href, timeout=60):
+        deadline = time.time() + timeout
+        while True:
+            t = self.get(href).json
+            if t["state"] in ("completed", "failed", "canceled", "skipped"):
+                return t
+            if time.time() > deadline:
+                raise AssertionError(f"task {href} still {t['state']}")
+            time.sleep(0.05)
+
+
+API = "/pulp/api/v3/"
