@@ -69,7 +69,7 @@ def wrk(url, auth_header):
 def main():
     system = PulpSystem().start()
     try:
-        pid = system.procs[0].pid
+        pid = system.api_proc.pid
         seed(system, ROWS)
         count = system.get(API + "content/file/files/?limit=1").json["count"]
         assert count == ROWS, count

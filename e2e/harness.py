@@ -114,7 +114,8 @@ def multipart(fields=None, files=None):
 class PulpSystem:
     """Postgres + migrations + admin user + pulpcore-api on a free loopback port."""
 
-    def __init__(self, extra_env=None):
+    def __init__(self, extra_env=None, workers=1):
+        self.default_workers = workers
         self.pg = Postgres()
         self.tmp = tempfile.mkdtemp(prefix="pulp-e2e-")
         self.media = os.path.join(self.tmp, "media")
@@ -135,6 +136,7 @@ class PulpSystem:
             "PULP_STATIC_ROOT": self.static,
             "PULP_WORKING_DIRECTORY": os.path.join(self.tmp, "tmp"),
             "PULP_SECRET_KEY": "e2e",
+            "PULP_TASK_TEST_ENDPOINTS": "true",
         })
         env.update(self.extra_env)
         return env
@@ -148,25 +150,50 @@ class PulpSystem:
         return subprocess.run([self.binary("pulpcore-manager"), *args], env=self.env, check=check,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
-    def start(self):
+    def start(self, workers=None):
         self.pg.start()
         self.manager("migrate")
         self.manager("reset-admin-password", "--password", ADMIN_PASSWORD)
         self.manager("collectstatic", check=False)
         self.start_api()
+        for _ in range(self.default_workers if workers is None else workers):
+            self.start_worker()
         return self
 
+    def _spawn(self, name, args, ready_marker):
+        """Starts a binary with its output in a log file; waits for `ready_marker` in it."""
+        os.makedirs(os.path.join(self.tmp, "logs"), exist_ok=True)
+        log_path = os.path.join(self.tmp, "logs", f"{name}-{len(self.procs)}.log")
+        log = open(log_path, "w")
+        proc = subprocess.Popen([self.binary(name), *args], env=self.env, stdout=log,
+                                stderr=subprocess.STDOUT)
+        log.close()
+        proc.log_path = log_path
+        deadline = time.time() + 30
+        while True:
+            with open(log_path) as f:
+                text = f.read()
+            for line in text.splitlines():
+                if ready_marker in line:
+                    self.procs.append(proc)
+                    return proc, line
+            if proc.poll() is not None or time.time() > deadline:
+                proc.kill()
+                raise RuntimeError(f"{name} did not start:\n{text}")
+            time.sleep(0.02)
+
     def start_api(self):
-        proc = subprocess.Popen([self.binary("pulpcore-api"), "--bind", "127.0.0.1:0"],
-                                env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True)
-        line = proc.stdout.readline()
-        if "listening on" not in line:
-            proc.kill()
-            raise RuntimeError(f"pulpcore-api did not start: {line}{proc.stdout.read()}")
+        proc, line = self._spawn("pulpcore-api", ["--bind", "127.0.0.1:0"], "listening on")
         self.api_port = int(line.strip().rsplit(":", 1)[1])
-        self.procs.append(proc)
+        self.api_proc = proc
         return proc
+
+    def start_worker(self):
+        proc, _ = self._spawn("pulpcore-worker", [], ": started")
+        return proc
+
+    def workers(self):
+        return [p for p in self.procs if p.args[0].endswith("pulpcore-worker") and p.poll() is None]
 
     def stop(self):
         for p in self.procs:

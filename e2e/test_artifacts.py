@@ -77,6 +77,11 @@ class CreateTest(unittest.TestCase):
         listed = body_json(self, system.get(qs(ARTIFACTS, sha256=sha256(data))), 200)
         self.assertEqual(listed["count"], 0)
 
+    def test_size_must_be_an_integer(self):
+        data = unique_bytes(10, b"sizeint")
+        self.assertEqual(body_json(self, post_file(data, {"size": "ten"}), 400),
+                         {"size": ["A valid integer is required."]})
+
     def test_forbidden_checksum(self):
         data = unique_bytes(100, b"md5")
         body = body_json(self, post_file(data, {"md5": digests(data)["md5"]}), 400)

@@ -275,6 +275,21 @@ class TransportTest(unittest.TestCase):
                 self.assertEqual(r.status, 404)
                 self.assertEqual(r.headers.get("correlation-id"), cid)
 
+    def test_invalid_correlation_id_is_replaced(self):
+        # django-guid only reuses a header that parses as a UUID; anything else gets a new id.
+        for cid in ("abc123", "not a uuid", "x" * 40):
+            with self.subTest(cid=cid):
+                got = system.get(UPLOADS, headers={"Correlation-ID": cid}).headers.get(
+                    "correlation-id")
+                self.assertNotEqual(got, cid)
+                self.assertRegex(got or "", HEX32)
+
+    def test_head_is_get_without_a_body(self):
+        r = system.request("HEAD", UPLOADS)
+        self.assertEqual((r.status, r.body), (200, b""))
+        self.assertEqual(r.headers.get("content-type"), "application/json")
+        self.assertEqual(system.request("HEAD", API + "status/", auth=None).status, 200)
+
     def test_correlation_id_is_generated_when_absent(self):
         one = system.get(UPLOADS).headers.get("correlation-id")
         two = system.get(API + "status/", auth=None).headers.get("correlation-id")

@@ -13,11 +13,12 @@ import unittest
 import uuid
 
 from checks import (UUID_RE, assert_no_temp_files, body_json, create_artifact, create_upload,
-                    pk_of, put_chunk, qs, sha256, unique_bytes, wait_task)
+                    files_under, pk_of, put_chunk, qs, sha256, unique_bytes, wait_task)
 from harness import ADMIN_PASSWORD, API, PulpSystem
 
 system = None
 UPLOADS = API + "uploads/"
+CHUNK_DIR = lambda: os.path.join(system.media, "upload")  # noqa: E731 (CHUNKED_UPLOAD_DIR)
 RANGE_ERROR = {"non_field_errors": ["Invalid or missing content range header."]}
 
 
@@ -101,14 +102,22 @@ class ChunkTest(unittest.TestCase):
 
     def test_chunk_at_same_offset_replaces_the_previous_one(self):
         data = unique_bytes(20, b"replace")
+        before = set(files_under(CHUNK_DIR()))
         upload = create_upload(self, system, 20)
         put_chunk(system, upload["pulp_href"], b"X" * 10, 0, total=20)
         put_chunk(system, upload["pulp_href"], data[10:], 10, total=20)
         put_chunk(system, upload["pulp_href"], data[:10], 0, total=20)
         detail = body_json(self, system.get(upload["pulp_href"]), 200)
         self.assertEqual(detail["chunks"], [{"offset": 0, "size": 10}, {"offset": 10, "size": 10}])
+        self.assertEqual(len(set(files_under(CHUNK_DIR())) - before), 2,
+                         "the replaced chunk's file must be gone")
         task = self.commit(upload, sha256(data))
         self.assertEqual(task["state"], "completed", task.get("error"))
+        artifact = body_json(self, system.get(task["created_resources"][0]), 200)
+        with open(os.path.join(system.media, artifact["file"]), "rb") as f:
+            self.assertEqual(f.read(), data)
+        self.assertEqual(set(files_under(CHUNK_DIR())) - before, set(),
+                         "chunk files must be deleted once committed")
 
     def commit(self, upload, digest):
         r = system.post(upload["pulp_href"] + "commit/", {"sha256": digest})
@@ -223,9 +232,13 @@ class CommitTest(unittest.TestCase):
         self.assertEqual(body_json(self, r, 404), {"detail": "No Upload matches the given query."})
 
     def test_delete(self):
-        upload = chunked(self, b"0123456789", [(0, 10)])
+        before = set(files_under(CHUNK_DIR()))
+        upload = chunked(self, b"0123456789", [(0, 5), (5, 10)])
+        self.assertEqual(len(set(files_under(CHUNK_DIR())) - before), 2)
         r = system.request("DELETE", upload["pulp_href"])
         self.assertEqual((r.status, r.body), (204, b""))
+        self.assertEqual(set(files_under(CHUNK_DIR())) - before, set(),
+                         "chunk files must be deleted with the upload")
         self.assertEqual(system.get(upload["pulp_href"]).status, 404)
         self.assertEqual(system.request("DELETE", upload["pulp_href"]).status, 404)
 

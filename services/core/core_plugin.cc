@@ -1,4 +1,5 @@
 #include "services/core/endpoints/routes.h"
+#include "services/core/endpoints/tasks.h"
 #include "services/core/endpoints/uploads.h"
 #include "services/core/plugin.h"
 #include "services/core/tasking/dispatcher.h"
@@ -25,9 +26,13 @@ class CorePlugin : public Plugin {
     endpoints::RegisterArtifactRoutes(app, router);
     endpoints::RegisterUploadRoutes(app, router);
     endpoints::RegisterTaskRoutes(app, router);
+    endpoints::RegisterWorkerRoutes(app, router);
+    endpoints::RegisterOrphanRoutes(app, router);
   }
   void RegisterTasks(tasking::TaskRegistry& registry) const override {
     endpoints::RegisterUploadTask(registry);
+    endpoints::RegisterTaskFunctions(registry);
+    endpoints::RegisterOrphanTask(registry);
     // general_create(app_label, serializer_name, data=..., context=...) runs whatever the
     // owning plugin registered for that serializer.
     const tasking::TaskRegistry* reg = &registry;

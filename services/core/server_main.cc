@@ -16,6 +16,7 @@
 #include "services/core/http/server.h"
 #include "services/core/openapi/generator.h"
 #include "services/core/status/heartbeat.h"
+#include "services/core/tasking/worker.h"
 #include "services/core/util/uuid.h"
 
 #ifndef PULP_ASSETS_SOURCE
@@ -219,6 +220,16 @@ int RunApiServer(const std::vector<std::string>& args, PluginList plugins) {
     return Fail("--threads takes a positive number", 2);
   }
   return ServeApi(**app, Flag(args, "--bind").value_or("0.0.0.0:24817"), threads);
+}
+
+int RunWorkerProcess(const std::vector<std::string>& args, PluginList plugins) {
+  auto app = LoadApp(std::move(plugins), 2);
+  if (!app.ok()) return Fail(std::string(app.status().message()), 2);
+  auto pending = db::PendingMigrations(*(*app)->pool, (*app)->AllMigrations());
+  if (pending.ok() && !pending->empty()) {
+    return Fail("The database schema is behind this build: run `pulpcore-manager migrate` first.");
+  }
+  return tasking::RunWorker(**app);
 }
 
 int RunManager(const std::vector<std::string>& args, PluginList plugins) {

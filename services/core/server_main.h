@@ -17,4 +17,7 @@ int RunApiServer(const std::vector<std::string>& args, PluginList plugins);
 // collectstatic, openapi, runserver).
 int RunManager(const std::vector<std::string>& args, PluginList plugins);
 
+// pulpcore-worker: claims and runs tasks until SIGTERM/SIGINT.
+int RunWorkerProcess(const std::vector<std::string>& args, PluginList plugins);
+
 }  // namespace pulp::core

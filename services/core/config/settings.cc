@@ -40,6 +40,7 @@ Json Defaults() {
   d["USE_NEW_WORKER_STYLE"] = true;
   d["DOMAIN_ENABLED"] = false;
   d["API_THREADS"] = 8;
+  d["TASK_TEST_ENDPOINTS"] = false;
   d["SECRET_KEY"] = nullptr;
   d["DATABASES"]["default"] = {{"ENGINE", "django.db.backends.postgresql"},
                                {"NAME", "pulp"},
@@ -218,6 +219,7 @@ absl::StatusOr<Settings> FromJson(Json s) {
   ASSIGN_OR_RETURN_SETTING(out.task_grace_interval, GetInt(s, "TASK_GRACE_INTERVAL", 0));
   ASSIGN_OR_RETURN_SETTING(out.use_new_worker_style, GetBool(s, "USE_NEW_WORKER_STYLE"));
   ASSIGN_OR_RETURN_SETTING(out.api_threads, GetInt(s, "API_THREADS", 1));
+  ASSIGN_OR_RETURN_SETTING(out.task_test_endpoints, GetBool(s, "TASK_TEST_ENDPOINTS"));
   bool domains;
   ASSIGN_OR_RETURN_SETTING(domains, GetBool(s, "DOMAIN_ENABLED"));
   if (domains) return Invalid("DOMAIN_ENABLED", "domains are not supported yet; set it to false");

@@ -5,6 +5,9 @@ struct AppContext;
 namespace http {
 class Router;
 }
+namespace tasking {
+class TaskRegistry;
+}
 
 // Core's REST endpoints, one registration function per concept.
 namespace endpoints {
@@ -12,5 +15,8 @@ void RegisterRootRoutes(AppContext& app, http::Router& router);  // root, status
 void RegisterArtifactRoutes(AppContext& app, http::Router& router);
 void RegisterUploadRoutes(AppContext& app, http::Router& router);
 void RegisterTaskRoutes(AppContext& app, http::Router& router);
+void RegisterWorkerRoutes(AppContext& app, http::Router& router);
+void RegisterOrphanRoutes(AppContext& app, http::Router& router);
+void RegisterOrphanTask(tasking::TaskRegistry& registry);
 }  // namespace endpoints
 }  // namespace pulp::core

@@ -1,7 +1,11 @@
 // /pulp/api/v3/tasks/: list with upstream's filters, read, cancel, delete.
 #include "services/core/endpoints/tasks.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <pqxx/pqxx>
+#include <stdexcept>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -15,6 +19,8 @@
 #include "services/core/http/router.h"
 #include "services/core/http/validation.h"
 #include "services/core/openapi/schema.h"
+#include "services/core/tasking/claim.h"
+#include "services/core/tasking/dispatcher.h"
 #include "services/core/util/uuid.h"
 
 namespace pulp::core::endpoints {
@@ -82,7 +88,7 @@ http::Response Cancel(AppContext& app, http::Request& req, const http::ListSpec&
   auto lease = app.pool->Acquire();
   if (!lease.ok()) throw http::FromStatus(lease.status());
   pqxx::work tx(**lease);
-  pqxx::result r = tx.exec(absl::StrCat("SELECT state FROM core_task WHERE pulp_id = ",
+  pqxx::result r = tx.exec(absl::StrCat("SELECT state, worker_id::text FROM core_task WHERE pulp_id = ",
                                         tx.quote(pk), "::uuid FOR UPDATE"));
   if (r.empty()) throw http::NotFoundError("Task");
   const std::string state = r[0][0].as<std::string>();
@@ -90,11 +96,18 @@ http::Response Cancel(AppContext& app, http::Request& req, const http::ListSpec&
     return http::Response::Json(409, *http::FetchOne(spec, tx, pk));
   }
   if (state == "waiting") {
+    // Nobody runs it yet: it ends here, and whatever queued behind it may start.
     tx.exec(absl::StrCat("UPDATE core_task SET state = 'canceled', finished_at = clock_timestamp(),"
                          " pulp_last_updated = clock_timestamp() WHERE pulp_id = ", tx.quote(pk)));
+    tasking::WakeOneIdleWorker(tx, app.settings.worker_ttl);
   } else if (state == "running") {
     tx.exec(absl::StrCat("UPDATE core_task SET state = 'canceling', pulp_last_updated ="
                          " clock_timestamp() WHERE pulp_id = ", tx.quote(pk)));
+    // The worker running it kills the task's process the moment this commits.
+    if (!r[0][1].is_null()) {
+      tx.exec("SELECT pg_notify(" + tx.quote(tasking::WorkerChannel(r[0][1].as<std::string>())) +
+              ", " + tx.quote("cancel:" + pk) + ")");
+    }
   }
   Json obj = *http::FetchOne(spec, tx, pk);
   tx.commit();
@@ -119,7 +132,94 @@ http::Response DeleteTask(AppContext& app, http::Request& req) {
   return http::Response::Empty(204);
 }
 
+constexpr char kPurgeTask[] = "pulpcore.app.tasks.purge.purge";
+constexpr char kSleepTask[] = "pulpcore.app.tasks.test.sleep";
+
+http::Response Purge(AppContext& app, http::Request& req) {
+  Json in = http::ValidateFields(http::ReadRequestData(req),
+                                 {{"finished_before", http::Field::kString},
+                                  {"states", http::Field::kStringList}});
+  std::string before;
+  if (in.contains("finished_before")) {
+    before = http::ParseDateTime(in["finished_before"]);
+    if (before.empty()) throw http::FieldError("finished_before", "Datetime has wrong format.");
+  }
+  Json states = in.value("states", Json::array({"completed"}));
+  for (const auto& st : states) {
+    if (st != "completed" && st != "failed" && st != "canceled" && st != "skipped") {
+      throw http::FieldError("states", absl::StrCat("\"", st.get<std::string>(),
+                                                    "\" is not a valid choice."));
+    }
+  }
+  tasking::DispatchRequest task;
+  task.name = kPurgeTask;
+  task.kwargs = {{"finished_before", before.empty() ? Json(nullptr) : Json(before)},
+                 {"states", states}};
+  task.logging_cid = req.correlation_id;
+  task.created_by = RequesterId(req);
+  return TaskAccepted(app, app.dispatcher->Dispatch(task));
+}
+
+// Only with TASK_TEST_ENDPOINTS: a task that sleeps (or fails) on chosen resources, so tests and
+// benchmarks can exercise tasking without content.
+http::Response TestTask(AppContext& app, http::Request& req) {
+  if (!app.settings.task_test_endpoints) throw http::DetailError(404, "Not found.");
+  Json in = http::ValidateFields(http::ReadRequestData(req),
+                                 {{"seconds", http::Field::kAny},
+                                  {"fail", http::Field::kBoolean},
+                                  {"record_to", http::Field::kString},
+                                  {"immediate", http::Field::kBoolean},
+                                  {"exclusive_resources", http::Field::kStringList},
+                                  {"shared_resources", http::Field::kStringList}});
+  tasking::DispatchRequest task;
+  task.name = kSleepTask;
+  task.kwargs = {{"seconds", in.value("seconds", Json(0))},
+                 {"fail", in.value("fail", false)},
+                 {"record_to", in.value("record_to", "")}};
+  task.immediate = in.value("immediate", false);
+  task.exclusive_resources = in.value("exclusive_resources", std::vector<std::string>{});
+  task.shared_resources = in.value("shared_resources", std::vector<std::string>{});
+  task.logging_cid = req.correlation_id;
+  task.created_by = RequesterId(req);
+  return TaskAccepted(app, app.dispatcher->Dispatch(task));
+}
+
 }  // namespace
+
+void RegisterTaskFunctions(tasking::TaskRegistry& registry) {
+  registry.Register(kPurgeTask, [](tasking::TaskContext& ctx, const Json&, const Json& kwargs) {
+    auto lease = ctx.app().pool->Acquire();
+    if (!lease.ok()) throw std::runtime_error(std::string(lease.status().message()));
+    pqxx::work tx(**lease);
+    std::vector<std::string> states;
+    for (const auto& s : kwargs.value("states", Json::array({"completed"}))) states.push_back(s);
+    std::string in = "(";
+    for (size_t i = 0; i < states.size(); ++i) in += (i ? "," : "") + tx.quote(states[i]);
+    in += ")";
+    const Json before = kwargs.value("finished_before", Json(nullptr));
+    pqxx::result r = tx.exec(absl::StrCat(
+        "DELETE FROM core_task WHERE state IN ", in, " AND finished_at < ",
+        before.is_null() ? "now() - interval '30 days'" : tx.quote(before.get<std::string>()) + "::timestamptz",
+        " AND pulp_id <> ", tx.quote(ctx.task_id()), " RETURNING 1"));
+    tx.commit();
+    return Json(nullptr);
+  });
+  registry.Register(kSleepTask, [](tasking::TaskContext& ctx, const Json&, const Json& kwargs) {
+    // Each run appends its task id to `record_to`, so tests can count executions.
+    if (const std::string path = kwargs.value("record_to", ""); !path.empty()) {
+      const std::string line = ctx.task_id() + "\n";
+      int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+      if (fd >= 0) {
+        (void)!::write(fd, line.data(), line.size());
+        ::close(fd);
+      }
+    }
+    double seconds = kwargs.value("seconds", Json(0)).is_number() ? kwargs["seconds"].get<double>() : 0;
+    if (seconds > 0) usleep(static_cast<useconds_t>(seconds * 1e6));
+    if (kwargs.value("fail", false)) throw std::runtime_error("The test task failed as asked.");
+    return Json(nullptr);
+  });
+}
 
 http::ListSpec TaskListSpec(const AppContext& app) {
   http::ListSpec spec;
@@ -261,6 +361,11 @@ void RegisterTaskRoutes(AppContext& app, http::Router& router) {
     props[k] = {{"type", "array"}, {"items", {{"type", "string"}}}, {"readOnly", true}};
   }
   app.schemas["TaskResponse"] = {{"type", "object"}, {"properties", props}, {"required", {"name"}}};
+  app.schemas["Purge"] = {
+      {"type", "object"},
+      {"properties",
+       {{"finished_before", {{"type", "string"}, {"format", "date-time"}}},
+        {"states", {{"type", "array"}, {"items", {{"type", "string"}, {"enum", {"skipped", "completed", "failed", "canceled"}}}}}}}}};
   app.schemas["PatchedTaskCancel"] = {
       {"type", "object"},
       {"properties", {{"state", {{"type", "string"}, {"description", "The desired state of the task. Only 'canceled' is accepted."}}}}}};
@@ -283,6 +388,16 @@ void RegisterTaskRoutes(AppContext& app, http::Router& router) {
                {{"200", openapi::JsonResponse("", openapi::Ref("TaskResponse"))},
                 {"409", openapi::JsonResponse("", openapi::Ref("TaskResponse"))}}},
               [&app, spec](http::Request& r) { return Cancel(app, r, *spec); }});
+  router.Add({"POST", list + "purge/", "",
+              {"tasks_purge", "purge", "core", "Tasks", "Purge completed tasks", {},
+               openapi::RequestBody("Purge", openapi::kJsonAndForms, false),
+               {{"202", openapi::AsyncResponse(app.schemas)}}},
+              [&app](http::Request& r) { return Purge(app, r); }});
+  router.Add({"POST", list + "test/", "",
+              {"tasks_test", "test", "core", "Tasks", "Test task (TASK_TEST_ENDPOINTS only)", {},
+               nullptr, {{"202", openapi::AsyncResponse(app.schemas)}}},
+              [&app](http::Request& r) { return TestTask(app, r); },
+              false});
   router.Add({"DELETE", detail, "task_href",
               {"tasks_delete", "delete", "core", "Tasks", "Delete a task", {}, nullptr,
                {{"204", openapi::EmptyResponse("No response body")}}},

@@ -4,7 +4,12 @@
 
 namespace pulp::core {
 struct AppContext;
+namespace tasking {
+class TaskRegistry;
+}
 namespace endpoints {
+// purge, and the test task behind TASK_TEST_ENDPOINTS.
+void RegisterTaskFunctions(tasking::TaskRegistry& registry);
 // Listing and serialization of tasks (TaskSerializer's fields and filters).
 http::ListSpec TaskListSpec(const AppContext& app);
 }  // namespace endpoints

@@ -1,12 +1,13 @@
 #include "services/core/tasking/dispatcher.h"
 
-#include <iostream>
 #include <pqxx/pqxx>
 
 #include "absl/strings/str_cat.h"
 #include "services/core/app_context.h"
 #include "services/core/db/pool.h"
 #include "services/core/http/errors.h"
+#include "services/core/tasking/claim.h"
+#include "services/core/tasking/runner.h"
 #include "services/core/util/uuid.h"
 
 namespace pulp::core::tasking {
@@ -18,8 +19,18 @@ std::string PgTextArray(pqxx::transaction_base& tx, const std::vector<std::strin
     if (i) out += ",";
     out += tx.quote(items[i]);
   }
-  out += "]::text[]";
-  return out;
+  return out + "]::text[]";
+}
+
+void CheckResourceName(const std::string& name) {
+  if (name.empty() || name.size() > 1024) {
+    throw http::BareValidationError("A task resource name must have 1 to 1024 characters.");
+  }
+  for (unsigned char c : name) {
+    if (c < 0x20 || c == 0x7f) {
+      throw http::BareValidationError("A task resource name must not contain control characters.");
+    }
+  }
 }
 
 }  // namespace
@@ -29,59 +40,51 @@ std::string TaskHref(const AppContext& app, const std::string& pk) {
 }
 
 std::string Dispatcher::Dispatch(const DispatchRequest& request) {
-  const std::string pk = NewUuid();
-  std::vector<std::string> record = request.exclusive_resources;
-  for (const auto& s : request.shared_resources) record.push_back("shared:" + s);
-  record.push_back("shared:" + app_.DomainPrn());
+  std::vector<std::string> exclusive = request.exclusive_resources;
+  std::vector<std::string> shared = request.shared_resources;
+  shared.push_back(app_.DomainPrn());
+  for (const auto& r : exclusive) CheckResourceName(r);
+  for (const auto& r : shared) CheckResourceName(r);
+  std::vector<std::string> record = exclusive;
+  for (const auto& s : shared) record.push_back("shared:" + s);
 
+  const std::string pk = NewUuid();
   auto lease = app_.pool->Acquire();
   if (!lease.ok()) throw http::FromStatus(lease.status());
   {
     pqxx::work tx(**lease);
+    // Shared with every dispatcher, exclusive with claimers: a worker that just found the
+    // queue empty has either marked itself idle (and is woken below) or will see this task.
+    tx.exec(absl::StrCat("SELECT pg_advisory_xact_lock_shared(", kClaimLockKey, ")"));
     tx.exec(absl::StrCat(
         "INSERT INTO core_task (pulp_id, pulp_domain_id, state, name, logging_cid, created_by_id,"
-        " args, kwargs, reserved_resources_record, immediate, deferred, unblocked_at, started_at)"
-        " VALUES (",
-        tx.quote(pk), ", ", tx.quote(app_.default_domain_id), ", 'running', ",
+        " args, kwargs, reserved_resources_record, exclusive_resources, shared_resources,"
+        " immediate, deferred, task_group_id) VALUES (",
+        tx.quote(pk), ", ", tx.quote(app_.default_domain_id), ", 'waiting', ",
         tx.quote(request.name), ", ", tx.quote(request.logging_cid), ", ",
         request.created_by ? absl::StrCat(*request.created_by) : "NULL", ", ",
         tx.quote(DumpJson(request.args)), "::jsonb, ", tx.quote(DumpJson(request.kwargs)),
-        "::jsonb, ", PgTextArray(tx, record), ", ", request.immediate ? "TRUE" : "FALSE",
-        ", TRUE, clock_timestamp(), clock_timestamp())"));
+        "::jsonb, ", PgTextArray(tx, record), ", ", PgTextArray(tx, exclusive), ", ",
+        PgTextArray(tx, shared), ", ", request.immediate ? "TRUE" : "FALSE", ", TRUE, ",
+        request.task_group.empty() ? "NULL" : tx.quote(request.task_group) + "::uuid", ")"));
+    if (!request.immediate) WakeOneIdleWorker(tx, app_.settings.worker_ttl);
     tx.commit();
   }
+  if (!request.immediate) return pk;
 
-  TaskContext ctx(app_, pk);
-  Json result;
-  Json error;
-  const TaskFunction* fn = app_.task_registry->Find(request.name);
-  if (fn == nullptr) {
-    error = Json{{"description", absl::StrCat("Unknown task ", request.name)}, {"traceback", ""}};
-  } else {
-    try {
-      result = (*fn)(ctx, request.args, request.kwargs);
-    } catch (const http::ApiError& e) {
-      // Validation inside a task fails the task with the serializer's message.
-      error = Json{{"description", DumpJson(e.body())}, {"traceback", ""}};
-    } catch (const std::exception& e) {
-      error = Json{{"description", e.what()}, {"traceback", ""}};
-    }
-  }
-  try {
+  auto claimed = ClaimTask(**lease, "", pk, app_.settings.worker_ttl);
+  if (!claimed) {
+    // Busy resources: the task waits for a worker like any deferred one.
     pqxx::work tx(**lease);
-    tx.exec(absl::StrCat(
-        "UPDATE core_task SET state = ", error.is_null() ? "'completed'" : "'failed'",
-        ", finished_at = clock_timestamp(), pulp_last_updated = clock_timestamp(), error = ",
-        error.is_null() ? "NULL" : tx.quote(DumpJson(error)) + "::jsonb", ", result = ",
-        result.is_null() ? "NULL" : tx.quote(DumpJson(result)) + "::jsonb",
-        ", created_resources = ", PgTextArray(tx, ctx.created_hrefs()),
-        ", created_resource_prns = ", PgTextArray(tx, ctx.created_prns()),
-        " WHERE pulp_id = ", tx.quote(pk)));
+    WakeOneIdleWorker(tx, app_.settings.worker_ttl);
     tx.commit();
-  } catch (const std::exception& e) {
-    std::cerr << "task " << pk << ": could not record its end: " << e.what() << std::endl;
-    throw;
+    return pk;
   }
+  TaskOutcome outcome = ExecuteTask(app_, *claimed);
+  RecordOutcome(**lease, pk, outcome);
+  pqxx::work tx(**lease);
+  WakeOneIdleWorker(tx, app_.settings.worker_ttl);  // its resources are free again
+  tx.commit();
   return pk;
 }
 

@@ -9,10 +9,6 @@
 
 #include "services/core/util/json.h"
 
-namespace pqxx {
-class transaction_base;
-}
-
 namespace pulp::core {
 struct AppContext;
 }
@@ -80,24 +76,25 @@ struct DispatchRequest {
   Json kwargs = Json::object();
   std::vector<std::string> exclusive_resources;  // PRNs or pdrn:... names
   std::vector<std::string> shared_resources;
+  // Upstream's immediate tasks run inside the dispatching process when their resources are
+  // free at once; otherwise a worker runs them.
   bool immediate = false;
   std::string logging_cid;
   std::optional<int64_t> created_by;
+  std::string task_group;  // pk or empty
 };
 
-// Records tasks and runs them. Until workers exist, every task runs inside the dispatching
-// process right after its row is written, as upstream's immediate tasks do.
+// Records tasks and hands them to workers (or runs immediate ones in place).
 class Dispatcher {
  public:
   explicit Dispatcher(AppContext& app) : app_(app) {}
-  // Returns the task's pk. The task has finished (completed or failed) when this returns.
+  // Returns the task's pk. Validation of a resource name (size, characters) is an ApiError.
   std::string Dispatch(const DispatchRequest& request);
 
  private:
   AppContext& app_;
 };
 
-// Serialized task, as upstream's TaskSerializer renders it.
 std::string TaskHref(const AppContext& app, const std::string& pk);
 
 }  // namespace pulp::core::tasking

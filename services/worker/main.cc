@@ -1,0 +1,10 @@
+// pulpcore-worker: the task tier (distributed tasking).
+#include "services/core/server_main.h"
+#include "services/plugins/file/plugin.h"
+
+int main(int argc, char** argv) {
+  pulp::core::PluginList plugins;
+  plugins.push_back(pulp::core::MakeCorePlugin());
+  plugins.push_back(pulp::plugins::file::MakeFilePlugin());
+  return pulp::core::RunWorkerProcess({argv + 1, argv + argc}, std::move(plugins));
+}
