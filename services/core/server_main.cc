@@ -128,12 +128,25 @@ int ShowMigrations(AppContext& app) {
   return 0;
 }
 
+// Letters and digits, as Django's get_random_string.
+std::string RandomPassword(size_t length) {
+  static constexpr char kAlphabet[] =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  const std::string entropy = RandomHex(length * 2);
+  std::string out;
+  for (size_t i = 0; i < length; ++i) {
+    const int byte = std::stoi(entropy.substr(i * 2, 2), nullptr, 16);
+    out.push_back(kAlphabet[byte % 62]);  // bias below 1%: fine for a bootstrap password
+  }
+  return out;
+}
+
 int ResetAdminPassword(AppContext& app, const std::vector<std::string>& args) {
   std::string password;
   if (auto p = Flag(args, "--password")) {
     password = *p;
   } else if (HasFlag(args, "--random")) {
-    password = RandomHex(12);
+    password = RandomPassword(20);
   } else {
     return Fail("usage: pulpcore-manager reset-admin-password [--password PASSWORD | --random]", 2);
   }
@@ -150,8 +163,11 @@ int ResetAdminPassword(AppContext& app, const std::vector<std::string>& args) {
   } catch (const std::exception& e) {
     return Fail(absl::StrCat("Could not set the password: ", e.what()));
   }
-  if (HasFlag(args, "--random")) std::cout << "Random password: " << password << std::endl;
-  std::cout << "Successfully set password for \"admin\" user." << std::endl;
+  if (HasFlag(args, "--random")) {
+    std::cout << "Successfully set \"admin\" user's password to \"" << password << "\"." << std::endl;
+  } else {
+    std::cout << "Successfully set password for \"admin\" user." << std::endl;
+  }
   return 0;
 }
 

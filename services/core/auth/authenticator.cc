@@ -8,6 +8,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
 #include "services/core/auth/password.h"
 #include "services/core/db/pool.h"
 #include "services/core/http/errors.h"
@@ -34,14 +35,28 @@ Authenticator::Result Authenticator::Authenticate(const http::Request& request) 
   Result result;
   const std::string header = request.Header("authorization");
   if (header.empty()) return result;
+  // DRF's BasicAuthentication: another scheme is "no credentials"; a malformed Basic header is
+  // a 401 with a message saying what is wrong with it.
+  std::vector<std::string> parts = absl::StrSplit(header, ' ', absl::SkipEmpty());
+  if (parts.empty() || !absl::EqualsIgnoreCase(parts[0], "basic")) return result;
   result.outcome = Outcome::kInvalid;
-  if (header.size() < 6 || !absl::EqualsIgnoreCase(header.substr(0, 6), "basic ")) {
-    return result;  // upstream ignores other schemes; with no session either, this is a 401
+  if (parts.size() == 1) {
+    result.error = "Invalid basic header. No credentials provided.";
+    return result;
+  }
+  if (parts.size() > 2) {
+    result.error = "Invalid basic header. Credentials string should not contain spaces.";
+    return result;
   }
   std::string decoded;
-  if (!absl::Base64Unescape(absl::StripAsciiWhitespace(header.substr(6)), &decoded)) return result;
-  const size_t colon = decoded.find(':');
-  if (colon == std::string::npos) return result;
+  const size_t colon_probe = absl::Base64Unescape(parts[1], &decoded) ? decoded.find(':')
+                                                                       : std::string::npos;
+  if (colon_probe == std::string::npos) {
+    result.error = "Invalid basic header. Credentials not correctly base64 encoded.";
+    return result;
+  }
+  result.error = "Invalid username/password.";
+  const size_t colon = colon_probe;
   const std::string username = decoded.substr(0, colon);
   const std::string password = decoded.substr(colon + 1);
   const std::string digest = Digest(password);

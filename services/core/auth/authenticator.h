@@ -26,6 +26,7 @@ class Authenticator {
   struct Result {
     Outcome outcome = Outcome::kNoCredentials;
     http::User user;
+    std::string error;  // DRF's message for kInvalid
   };
 
   // Reads the Authorization header. Database trouble is an exception (503 upstream of here).

@@ -17,10 +17,13 @@
 namespace pulp::core {
 namespace {
 
+// django-guid reuses an incoming id only when it parses as a UUID (32 hex digits, with or
+// without the dashes); anything else is replaced by a fresh one.
 bool AcceptableCorrelationId(const std::string& id) {
-  if (id.empty() || id.size() > 128) return false;
+  if (IsUuid(id)) return true;
+  if (id.size() != 32) return false;
   for (char c : id) {
-    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') return false;
+    if (!absl::ascii_isxdigit(static_cast<unsigned char>(c))) return false;
   }
   return true;
 }
@@ -78,12 +81,12 @@ http::Response Handle(AppContext& app, const http::Router& router, auth::Authent
     }
     return http::Response::Json(404, Json{{"detail", "Not found."}});
   }
-  const auth::Authenticator::Result who = auth.Authenticate(req);
-  if (who.outcome == auth::Authenticator::Outcome::kInvalid) {
-    return Unauthenticated(req, "Invalid username/password.");
-  }
-  if (who.outcome == auth::Authenticator::Outcome::kOk) req.user = who.user;
+  // Public views (status, livez, root, schema) never look at credentials, as upstream's with
+  // authentication_classes = []: a stale password in a client cannot break `pulp status`.
   if (!match.route->operation.anonymous) {
+    const auth::Authenticator::Result who = auth.Authenticate(req);
+    if (who.outcome == auth::Authenticator::Outcome::kInvalid) return Unauthenticated(req, who.error);
+    if (who.outcome == auth::Authenticator::Outcome::kOk) req.user = who.user;
     if (!req.user) return Unauthenticated(req, "Authentication credentials were not provided.");
     if (!req.user->is_superuser) {
       return http::Response::Json(

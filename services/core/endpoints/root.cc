@@ -168,25 +168,33 @@ void RegisterRootRoutes(AppContext& app, http::Router& router) {
               },
               false});
   router.Add({"GET", root + "status/", "",
-              {"status_read", "read", "core", "Status",
+              {"status_read", "", "core", "Status",
                "Returns status and app information about Pulp.", {}, nullptr,
                {{"200", openapi::JsonResponse("", openapi::Ref("StatusResponse"))}}, true},
               [&app](http::Request&) { return http::Response::Json(200, StatusBody(app)); }});
   router.Add({"GET", root + "livez/", "",
-              {"livez_read", "read", "core", "Livez", "Liveness probe: 200 when the process serves.",
+              {"livez_read", "", "core", "Livez", "Liveness probe: 200 when the process serves.",
                {}, nullptr, {{"200", openapi::EmptyResponse("No response body")}}, true},
               [](http::Request&) { return http::Response::Empty(200); }});
   router.Add({"GET", root + "docs/api.json", "",
               {"docs_api_json", "", "core", "Docs", "OpenAPI schema (JSON)", {}, nullptr, {}, true},
               [&app, &router](http::Request& r) {
-                return http::Response::Json(200, openapi::Generate(app, router, SchemaOptions(r)));
+                auto res = http::Response::Json(200, openapi::Generate(app, router, SchemaOptions(r)));
+                // drf-spectacular's default type, unless the client asks for plain JSON.
+                if (r.Header("accept").find("application/json") == std::string::npos) {
+                  res.content_type = "application/vnd.oai.openapi+json";
+                }
+                return res;
               },
               false});
   router.Add({"GET", root + "docs/api.yaml", "",
               {"docs_api_yaml", "", "core", "Docs", "OpenAPI schema (YAML)", {}, nullptr, {}, true},
               [&app, &router](http::Request& r) {
                 return http::Response::Text(
-                    200, "application/yaml",
+                    200,
+                    r.Header("accept").find("application/yaml") != std::string::npos
+                        ? "application/yaml"
+                        : "application/vnd.oai.openapi",
                     openapi::ToYaml(openapi::Generate(app, router, SchemaOptions(r))));
               },
               false});

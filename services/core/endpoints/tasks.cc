@@ -303,6 +303,8 @@ http::ListSpec TaskListSpec(const AppContext& app) {
                    {"name", "t.name"},                {"started_at", "t.started_at"},
                    {"finished_at", "t.finished_at"},  {"unblocked_at", "t.unblocked_at"},
                    {"logging_cid", "t.logging_cid"}};
+  spec.minimal_fields = {"pulp_href", "prn", "pulp_created", "pulp_last_updated", "pulp_api_version",
+                         "name", "state", "unblocked_at", "started_at", "finished_at", "worker"};
   const std::string api = app.ApiV3();
   spec.serialize = [prefix, api](const pqxx::row& row) {
     Json j = ModelFields(row, prefix, "core.task");
@@ -383,13 +385,13 @@ void RegisterTaskRoutes(AppContext& app, http::Router& router) {
                 return http::ReadResource(*spec, r, *app.pool, r.path_params["pulp_id"]);
               }});
   router.Add({"PATCH", detail, "task_href",
-              {"tasks_cancel", "cancel", "core", "Tasks", "Cancel a task", {},
+              {"tasks_cancel", "", "core", "Tasks", "Cancel a task", {},
                openapi::RequestBody("PatchedTaskCancel", openapi::kJsonAndForms),
                {{"200", openapi::JsonResponse("", openapi::Ref("TaskResponse"))},
                 {"409", openapi::JsonResponse("", openapi::Ref("TaskResponse"))}}},
               [&app, spec](http::Request& r) { return Cancel(app, r, *spec); }});
   router.Add({"POST", list + "purge/", "",
-              {"tasks_purge", "purge", "core", "Tasks", "Purge completed tasks", {},
+              {"tasks_purge", "", "core", "Tasks", "Purge completed tasks", {},
                openapi::RequestBody("Purge", openapi::kJsonAndForms, false),
                {{"202", openapi::AsyncResponse(app.schemas)}}},
               [&app](http::Request& r) { return Purge(app, r); }});

@@ -92,7 +92,7 @@ http::Response PutChunk(AppContext& app, http::Request& req) {
   const std::string range = req.Header("content-range");
   int64_t start = 0, end = 0;
   if (!std::regex_match(range, m, kRange) || !absl::SimpleAtoi(m[1].str(), &start) ||
-      !absl::SimpleAtoi(m[2].str(), &end) || end < start) {
+      !absl::SimpleAtoi(m[2].str(), &end)) {
     throw http::NonFieldError("Invalid or missing content range header.");
   }
   int64_t upload_size;
@@ -210,7 +210,7 @@ http::Response Commit(AppContext& app, http::Request& req) {
 // Concatenates an upload's chunks into a new artifact (or the existing one with that sha256).
 // Shared by uploads/<id>/commit/ and content creation from an upload.
 std::string CommitUploadToArtifact(AppContext& app, const std::string& upload_pk,
-                                   const std::string& expected_sha256) {
+                                   const std::string& expected_sha256, bool reuse_existing) {
   auto lease = app.pool->Acquire();
   if (!lease.ok()) throw http::FromStatus(lease.status());
   std::vector<std::string> files;
@@ -250,7 +250,7 @@ std::string CommitUploadToArtifact(AppContext& app, const std::string& upload_pk
     if (!expected_sha256.empty() && (*writer)->digests().at("sha256") != expected_sha256) {
       throw std::runtime_error("The sha256 checksum did not match.");
     }
-    artifact_pk = models::SaveArtifact(app, tx, **writer, /*reuse_existing=*/true).pk;
+    artifact_pk = models::SaveArtifact(app, tx, **writer, reuse_existing).pk;
     DeleteUpload(app, tx, upload_pk, &files);
     tx.commit();
   }
@@ -263,7 +263,7 @@ void RegisterUploadTask(tasking::TaskRegistry& registry) {
     if (!args.is_array() || args.size() != 2 || !args[0].is_string() || !args[1].is_string()) {
       throw std::runtime_error("commit: expected (upload_id, sha256) arguments");
     }
-    const std::string pk = CommitUploadToArtifact(ctx.app(), args[0], args[1]);
+    const std::string pk = CommitUploadToArtifact(ctx.app(), args[0], args[1], false);
     ctx.AddCreatedResource(models::ArtifactHref(ctx.app(), pk), models::ArtifactPrn(pk));
     return Json(nullptr);
   });

@@ -323,6 +323,22 @@ std::string PageUrl(const Request& request, int limit, int offset, bool with_off
   return absl::StrCat(request.Origin(), PercentEncode(request.path), "?", absl::StrJoin(parts, "&"));
 }
 
+core::Json Render(const ListSpec& spec, const pqxx::row& row, const Request& request) {
+  core::Json obj = spec.serialize(row);
+  bool minimal = false;
+  if (auto m = request.QueryValue("minimal"); m && !spec.minimal_fields.empty()) {
+    minimal = *m == "true" || *m == "True" || *m == "1";
+  }
+  if (minimal) {
+    core::Json slim = core::Json::object();
+    for (const auto& k : spec.minimal_fields) {
+      if (obj.contains(k)) slim[k] = obj[k];
+    }
+    obj = std::move(slim);
+  }
+  return SelectFields(obj, request);
+}
+
 }  // namespace
 
 std::vector<std::string> NameLookups() {
@@ -417,7 +433,7 @@ Response ListResource(const ListSpec& spec, Request& request, db::Pool& pool) {
     rows = tx.exec_params(page_sql, limit, offset);
   }
   core::Json results = core::Json::array();
-  for (const auto& row : rows) results.push_back(SelectFields(spec.serialize(row), request));
+  for (const auto& row : rows) results.push_back(Render(spec, row, request));
   core::Json body;
   body["count"] = count;
   body["next"] = offset + limit < count ? core::Json(PageUrl(request, limit, offset + limit, true))
@@ -448,9 +464,12 @@ Response ReadResource(const ListSpec& spec, Request& request, db::Pool& pool,
   auto lease = pool.Acquire();
   if (!lease.ok()) throw FromStatus(lease.status());
   pqxx::nontransaction tx(**lease);
-  auto obj = FetchOne(spec, tx, pk);
-  if (!obj) throw NotFoundError(spec.model_name);
-  return Response::Json(200, SelectFields(*obj, request));
+  if (!IsUuid(pk)) throw DetailError(404, "Not found.");
+  pqxx::result rows =
+      tx.exec(absl::StrCat("SELECT ", spec.columns, " FROM ", spec.from, " WHERE ", spec.where,
+                           " AND ", spec.pk_column, " = ", tx.quote(pk), "::uuid"));
+  if (rows.empty()) throw NotFoundError(spec.model_name);
+  return Response::Json(200, Render(spec, rows[0], request));
 }
 
 std::vector<Parameter> FieldSelectionParameters() {

@@ -58,6 +58,8 @@ struct ListSpec {
   std::vector<FilterDef> filters;
   std::map<std::string, std::string> ordering;  // field → SQL expression
   std::function<core::Json(const pqxx::row&)> serialize;
+  // Fields of the `?minimal=true` rendering (tasks); empty = no minimal form.
+  std::vector<std::string> minimal_fields;
 };
 
 // GET list: filters, ordering (newest first by default), limit/offset pagination with absolute

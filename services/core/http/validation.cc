@@ -32,6 +32,7 @@ std::string ValidateOne(const Field& f, const core::Json& in, bool is_form, core
     case Field::kString: {
       if (!in.is_string() && !in.is_number()) return "Not a valid string.";
       std::string s = in.is_string() ? in.get<std::string>() : in.dump();
+      if (s.find('\0') != std::string::npos) return "Null characters are not allowed.";
       if (s.empty() && !f.allow_blank) return messages::kBlank;
       if (f.max_length > 0 && s.size() > f.max_length) {
         return absl::StrCat("Ensure this field has no more than ", f.max_length, " characters.");

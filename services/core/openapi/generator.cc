@@ -89,7 +89,7 @@ void EmitYaml(YAML::Emitter& out, const Json& j) {
   if (j.is_object()) {
     out << YAML::BeginMap;
     for (auto it = j.begin(); it != j.end(); ++it) {
-      out << YAML::Key << it.key() << YAML::Value;
+      out << YAML::Key << YAML::DoubleQuoted << it.key() << YAML::Value;
       EmitYaml(out, it.value());
     }
     out << YAML::EndMap;

@@ -224,7 +224,7 @@ Json CreateContent(AppContext& app, const Json& data, std::string* pk_out) {
   }
   std::string artifact_pk;
   if (data.contains("upload")) {
-    artifact_pk = core::endpoints::CommitUploadToArtifact(app, data["upload"], "");
+    artifact_pk = core::endpoints::CommitUploadToArtifact(app, data["upload"], "", true);
   } else if (data.contains("artifact") && data["artifact"].is_string()) {
     artifact_pk = data["artifact"];
   } else {
