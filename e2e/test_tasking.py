@@ -2,6 +2,7 @@
 import collections
 import os
 import random
+import re
 import signal
 import subprocess
 import tempfile
@@ -231,6 +232,38 @@ class ShutdownTest(unittest.TestCase):
         for b in busy:
             system.wait_task(b)
         del worker
+
+
+class MetricsTest(unittest.TestCase):
+    def scrape(self, worker):
+        import re
+        import urllib.request
+        with open(worker.log_path) as f:
+            url = re.search(r"metrics on (http://\S+)", f.read()).group(1)
+        with urllib.request.urlopen(url, timeout=5) as r:
+            self.assertEqual(r.status, 200)
+            return r.read().decode()
+
+    def test_worker_exports_queue_and_outcome_metrics(self):
+        worker = system.workers()[0]
+        for name in ("waiting_tasks", "running_tasks", "tasks_unblocked_queue",
+                     "tasks_longest_unblocked_time"):
+            self.assertIn(f"# TYPE {name} gauge", self.scrape(worker))
+        # A queue behind a busy resource shows up as waiting but not unblocked.
+        blocker = dispatch(seconds=2, exclusive_resources=["pdrn:test:metrics"])
+        wait_for(lambda: system.get(blocker).json["state"] == "running", 10, "blocker to run")
+        queued = [dispatch(exclusive_resources=["pdrn:test:metrics"]) for _ in range(3)]
+        text = self.scrape(worker)
+        waiting = float(re.search(r"^waiting_tasks (\S+)", text, re.M).group(1))
+        self.assertGreaterEqual(waiting, 3)
+        for h in [blocker] + queued:
+            system.wait_task(h)
+        totals = sum(float(v) for w in system.workers() for v in re.findall(
+            r'^tasks_total\{name="pulpcore.app.tasks.test.sleep",state="completed"\} (\S+)',
+            self.scrape(w), re.M))
+        self.assertGreaterEqual(totals, 4)
+        self.assertTrue(any("# TYPE task_duration_seconds histogram" in self.scrape(w)
+                            for w in system.workers()))
 
 
 class PostgresRestartTest(unittest.TestCase):

@@ -245,7 +245,14 @@ int RunWorkerProcess(const std::vector<std::string>& args, PluginList plugins) {
   if (pending.ok() && !pending->empty()) {
     return Fail("The database schema is behind this build: run `pulpcore-manager migrate` first.");
   }
-  return tasking::RunWorker(**app);
+  tasking::WorkerOptions options;
+  if (auto bind = Flag(args, "--metrics-bind")) {
+    auto addr = http::ParseBindAddress(*bind);
+    if (!addr.ok()) return Fail(std::string(addr.status().message()), 2);
+    options.metrics_host = addr->first;
+    options.metrics_port = addr->second;
+  }
+  return tasking::RunWorker(**app, options);
 }
 
 int RunManager(const std::vector<std::string>& args, PluginList plugins) {

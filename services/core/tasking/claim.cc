@@ -11,6 +11,14 @@ std::string WorkerChannel(const std::string& worker_pk) {
   return "pulp_worker_" + absl::StrReplaceAll(worker_pk, {{"-", ""}});
 }
 
+std::string ReadyCondition() {
+  return "t.state = 'waiting' AND NOT EXISTS (SELECT 1 FROM core_task o"
+         " WHERE o.state IN ('waiting', 'running', 'canceling') AND o.pulp_id <> t.pulp_id"
+         " AND (o.state <> 'waiting' OR (o.pulp_created, o.pulp_id) < (t.pulp_created, t.pulp_id))"
+         " AND (o.exclusive_resources && (t.exclusive_resources || t.shared_resources)"
+         "      OR o.shared_resources && t.exclusive_resources))";
+}
+
 void WakeOneIdleWorker(pqxx::transaction_base& tx, int worker_ttl) {
   pqxx::result idle = tx.exec(absl::StrCat(
       "SELECT pulp_id::text FROM core_appstatus WHERE app_type = 'worker' AND idle"
@@ -25,17 +33,11 @@ std::optional<ClaimedTask> ClaimTask(pqxx::connection& conn, const std::string& 
                                      bool* more_waiting) {
   pqxx::work tx(conn);
   tx.exec(absl::StrCat("SELECT pg_advisory_xact_lock(", kClaimLockKey, ")"));
-  // Running tasks block regardless of age; waiting ones only when they are ahead in line. The
-  // lock makes every claimer see every committed claim, so the check below is race-free.
+  // The lock makes every claimer see every committed claim, so the check is race-free.
   const std::string only = only_pk.empty() ? "" : " AND t.pulp_id = " + tx.quote(only_pk) + "::uuid";
   pqxx::result r = tx.exec(absl::StrCat(
       "SELECT t.pulp_id::text, t.name, t.args::text, t.kwargs::text, t.logging_cid"
-      " FROM core_task t WHERE t.state = 'waiting'", only,
-      " AND NOT EXISTS (SELECT 1 FROM core_task o"
-      "  WHERE o.state IN ('waiting', 'running', 'canceling') AND o.pulp_id <> t.pulp_id"
-      "  AND (o.state <> 'waiting' OR (o.pulp_created, o.pulp_id) < (t.pulp_created, t.pulp_id))"
-      "  AND (o.exclusive_resources && (t.exclusive_resources || t.shared_resources)"
-      "       OR o.shared_resources && t.exclusive_resources))"
+      " FROM core_task t WHERE ", ReadyCondition(), only,
       " ORDER BY t.pulp_created, t.pulp_id LIMIT 1"));
   const std::string worker = worker_pk.empty() ? "NULL" : tx.quote(worker_pk) + "::uuid";
   if (r.empty()) {

@@ -36,6 +36,10 @@ std::optional<ClaimedTask> ClaimTask(pqxx::connection& conn, const std::string& 
 // NOTIFYs one idle, live worker (at commit of `tx`); nothing if none is idle.
 void WakeOneIdleWorker(pqxx::transaction_base& tx, int worker_ttl);
 
+// SQL condition: waiting task `t` may start now. Running tasks block regardless of age;
+// waiting ones only when they are ahead in line (first come, first served per resource).
+std::string ReadyCondition();
+
 // LISTEN/NOTIFY channel of one worker.
 std::string WorkerChannel(const std::string& worker_pk);
 

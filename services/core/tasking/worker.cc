@@ -23,7 +23,9 @@
 #include "services/core/db/pool.h"
 #include "services/core/status/heartbeat.h"
 #include "services/core/tasking/claim.h"
+#include "services/core/metrics/scrape_socket.h"
 #include "services/core/tasking/runner.h"
+#include "services/core/tasking/worker_metrics.h"
 #include "services/core/util/uuid.h"
 
 namespace pulp::core::tasking {
@@ -53,13 +55,15 @@ struct Child {
   int out_fd = -1;  // the child's outcome (JSON), read as it arrives
   std::string out;
   bool cancel_requested = false;
+  Clock::time_point started = Clock::now();
   std::string forced_failure;  // set when the worker ends the task itself (shutdown)
 };
 
 class Worker {
  public:
-  explicit Worker(AppContext& app)
-      : app_(app), pk_(NewUuid()), name_(status::ProcessName()),
+  Worker(AppContext& app, const WorkerOptions& options)
+      : app_(app),
+        options_(options), pk_(NewUuid()), name_(status::ProcessName()),
         heartbeat_every_(std::chrono::seconds(std::clamp(app.settings.worker_ttl / 3, 1, 5))) {}
 
   int Run() {
@@ -69,7 +73,15 @@ class Worker {
     sigaddset(&mask, SIGINT);
     sigprocmask(SIG_BLOCK, &mask, nullptr);
     signal_fd_ = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    auto scrape = metrics::ScrapeSocket::Listen(options_.metrics_host, options_.metrics_port);
+    if (!scrape.ok()) {
+      Log(name_, std::string(scrape.status().message()));
+      return 1;
+    }
+    scrape_ = std::move(*scrape);
     if (!Connect()) return 1;
+    Log(name_, absl::StrCat("metrics on http://", options_.metrics_host, ":", scrape_->port(),
+                            "/metrics"));
     Log(name_, "started");
     auto next_beat = Clock::now();
     bool try_claim = true;
@@ -238,9 +250,10 @@ class Worker {
 
   // Waits up to `ms`; returns true when it is worth trying to claim (woken, child ended).
   bool WaitForEvents(long ms) {
-    pollfd fds[4];
+    pollfd fds[5];
     int n = 0;
     fds[n++] = {signal_fd_, POLLIN, 0};
+    fds[n++] = {scrape_->fd(), POLLIN, 0};
     const int db_index = conn_ ? n : -1;
     if (conn_) fds[n++] = {conn_->sock(), POLLIN, 0};
     const int child_index = child_ ? n : -1;
@@ -252,6 +265,9 @@ class Worker {
     if (ready <= 0) return false;
     bool claim = false;
     if (fds[0].revents & POLLIN) HandleSignals();
+    if (fds[1].revents & POLLIN) {
+      scrape_->ServeOne([this] { return metrics_.Render(conn_.get()); });
+    }
     if (db_index >= 0 && fds[db_index].revents) claim = HandleNotifications() || claim;
     if (child_index >= 0) {
       if (child_->out_fd >= 0 && fds[child_index + 1].revents) ReadChildOutput();
@@ -340,6 +356,8 @@ class Worker {
     }
     const ClaimedTask task = child_->task;
     const bool canceled = child_->cancel_requested;
+    metrics_.TaskFinished(task.name, canceled ? "canceled" : outcome.ok ? "completed" : "failed",
+                          std::chrono::duration<double>(Clock::now() - child_->started).count());
     child_.reset();
     Finish(task.pk, outcome, canceled);
   }
@@ -372,11 +390,14 @@ class Worker {
   }
 
   AppContext& app_;
+  const WorkerOptions options_;
   const std::string pk_;
   const std::string name_;
   const std::chrono::seconds heartbeat_every_;
   std::unique_ptr<pqxx::connection> conn_;
   std::unique_ptr<Inbox> inbox_;
+  std::unique_ptr<metrics::ScrapeSocket> scrape_;
+  WorkerMetrics metrics_;
   int signal_fd_ = -1;
   std::optional<Child> child_;
   bool stopping_ = false;
@@ -385,6 +406,6 @@ class Worker {
 
 }  // namespace
 
-int RunWorker(AppContext& app) { return Worker(app).Run(); }
+int RunWorker(AppContext& app, const WorkerOptions& options) { return Worker(app, options).Run(); }
 
 }  // namespace pulp::core::tasking

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <string>
+
 namespace pulp::core {
 struct AppContext;
 }
@@ -12,6 +14,12 @@ namespace pulp::core::tasking {
 // SIGTERM: finish the current task, take no new one, exit 0. SIGINT: give the current task
 // TASK_GRACE_INTERVAL seconds, then fail it and exit.
 // The process must be single-threaded when this runs: it forks.
-int RunWorker(AppContext& app);
+// Metrics are served at http://<metrics_host>:<metrics_port>/metrics (port 0: any free port,
+// logged at start).
+struct WorkerOptions {
+  std::string metrics_host = "127.0.0.1";
+  int metrics_port = 0;
+};
+int RunWorker(AppContext& app, const WorkerOptions& options);
 
 }  // namespace pulp::core::tasking
