@@ -266,6 +266,73 @@ class MetricsTest(unittest.TestCase):
                             for w in system.workers()))
 
 
+class EndpointsTest(unittest.TestCase):
+    def test_task_group_counts_and_cancel(self):
+        import uuid
+        group = str(uuid.uuid4())
+        system.pg.psql(f"INSERT INTO core_taskgroup (pulp_id, description) VALUES ('{group}', 'g')",
+                       db="pulp")
+        running = dispatch(seconds=30, exclusive_resources=["pdrn:test:group"], task_group=group)
+        wait_for(lambda: system.get(running).json["state"] == "running", 10, "task to run")
+        queued = dispatch(exclusive_resources=["pdrn:test:group"], task_group=group)
+        href = API + f"task-groups/{group}/"
+        body = system.get(href).json
+        self.assertEqual((body["running"], body["waiting"], body["completed"]), (1, 1, 0))
+        self.assertEqual({t["pulp_href"] for t in body["tasks"]}, {running, queued})
+        r = system.request("PATCH", href, json_body={"state": "canceled"})
+        self.assertEqual(r.status, 200)
+        self.assertEqual(system.wait_task(running, timeout=5)["state"], "canceled")
+        self.assertEqual(system.get(queued).json["state"], "canceled")
+        again = system.request("PATCH", href, json_body={"state": "canceled"})
+        self.assertEqual(again.status, 409)
+        self.assertEqual(system.get(API + "task-groups/?whatever=1").status, 200)
+
+    def test_workers_list_and_status_agree(self):
+        online = system.get(API + "workers/?online=true").json["results"]
+        status = system.get(API + "status/", auth=None).json
+        self.assertEqual({w["name"] for w in online}, {w["name"] for w in status["online_workers"]})
+        self.assertGreaterEqual(len(online), 1)
+        self.assertEqual(system.get(API + "workers/?online=maybe").status, 400)
+
+    def test_purge_removes_finished_tasks_only(self):
+        done = dispatch()
+        system.wait_task(done)
+        blocker = dispatch(seconds=2, exclusive_resources=["pdrn:test:purge"])
+        r = system.post(API + "tasks/purge/", {"finished_before": "2999-01-01T00:00:00Z",
+                                               "states": ["completed"]})
+        self.assertEqual(r.status, 202)
+        self.assertEqual(system.wait_task(r.json["task"])["state"], "completed")
+        self.assertEqual(system.get(done).status, 404)
+        self.assertIn(system.get(blocker).status, (200,))
+        bad = system.post(API + "tasks/purge/", {"states": ["running"]})
+        self.assertEqual(bad.status, 400)
+        system.wait_task(blocker)
+
+    def test_orphan_cleanup_removes_unused_content_and_artifacts(self):
+        from harness import multipart
+        import hashlib
+        data = os.urandom(256)
+        body, ctype = multipart({"relative_path": "orphan/x.bin"}, {"file": ("x.bin", data)})
+        r = system.request("POST", API + "content/file/files/", body=body, content_type=ctype)
+        content = system.wait_task(r.json["task"])["created_resources"][0]
+        artifact = system.get(content).json["artifact"]
+        path = os.path.join(system.media, system.get(artifact).json["file"])
+        self.assertTrue(os.path.exists(path))
+        # Protected by the default protection time.
+        r = system.post(API + "orphans/cleanup/", {})
+        self.assertEqual(system.wait_task(r.json["task"])["state"], "completed")
+        self.assertEqual(system.get(content).status, 200)
+        r = system.post(API + "orphans/cleanup/", {"orphan_protection_time": 0})
+        task = system.wait_task(r.json["task"])
+        self.assertEqual(task["state"], "completed")
+        self.assertIn(f"pdrn:", " ".join(task["reserved_resources_record"]))
+        self.assertEqual(system.get(content).status, 404)
+        self.assertEqual(system.get(artifact).status, 404)
+        self.assertFalse(os.path.exists(path))
+        self.assertEqual(hashlib.sha256(data).hexdigest()[:2], os.path.basename(os.path.dirname(path)))
+        self.assertEqual(system.post(API + "orphans/cleanup/", {"content_hrefs": []}).status, 400)
+
+
 class PostgresRestartTest(unittest.TestCase):
     def test_tasks_survive_a_postgres_restart_exactly_once(self):
         record = tempfile.mktemp(prefix="pulp-pgrestart-")

@@ -26,6 +26,7 @@ class CorePlugin : public Plugin {
     endpoints::RegisterArtifactRoutes(app, router);
     endpoints::RegisterUploadRoutes(app, router);
     endpoints::RegisterTaskRoutes(app, router);
+    endpoints::RegisterTaskGroupRoutes(app, router);
     endpoints::RegisterWorkerRoutes(app, router);
     endpoints::RegisterOrphanRoutes(app, router);
   }

@@ -15,6 +15,7 @@ void RegisterRootRoutes(AppContext& app, http::Router& router);  // root, status
 void RegisterArtifactRoutes(AppContext& app, http::Router& router);
 void RegisterUploadRoutes(AppContext& app, http::Router& router);
 void RegisterTaskRoutes(AppContext& app, http::Router& router);
+void RegisterTaskGroupRoutes(AppContext& app, http::Router& router);
 void RegisterWorkerRoutes(AppContext& app, http::Router& router);
 void RegisterOrphanRoutes(AppContext& app, http::Router& router);
 void RegisterOrphanTask(tasking::TaskRegistry& registry);

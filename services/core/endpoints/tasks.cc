@@ -168,6 +168,7 @@ http::Response TestTask(AppContext& app, http::Request& req) {
                                  {{"seconds", http::Field::kAny},
                                   {"fail", http::Field::kBoolean},
                                   {"record_to", http::Field::kString},
+                                  {"task_group", http::Field::kString},
                                   {"immediate", http::Field::kBoolean},
                                   {"exclusive_resources", http::Field::kStringList},
                                   {"shared_resources", http::Field::kStringList}});
@@ -177,6 +178,10 @@ http::Response TestTask(AppContext& app, http::Request& req) {
                  {"fail", in.value("fail", false)},
                  {"record_to", in.value("record_to", "")}};
   task.immediate = in.value("immediate", false);
+  task.task_group = in.value("task_group", "");
+  if (!task.task_group.empty() && !IsUuid(task.task_group)) {
+    throw http::FieldError("task_group", "Must be a valid UUID.");
+  }
   task.exclusive_resources = in.value("exclusive_resources", std::vector<std::string>{});
   task.shared_resources = in.value("shared_resources", std::vector<std::string>{});
   task.logging_cid = req.correlation_id;

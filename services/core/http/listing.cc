@@ -257,7 +257,8 @@ BuiltQuery BuildQuery(const ListSpec& spec, const Request& request, pqxx::transa
   for (const auto& [param, raw_value] : request.query) {
     if (kReservedParams.count(param) || seen.count(param)) continue;
     seen.insert(param);
-    if (param == "pulp_id__in" || param == "pulp_href__in" || param == "prn__in") {
+    if (!spec.ignore_unknown_params &&
+        (param == "pulp_id__in" || param == "pulp_href__in" || param == "prn__in")) {
       conds.push_back(PkListCondition(spec, param, ListValues(request, param), tx));
       continue;
     }
@@ -275,6 +276,7 @@ BuiltQuery BuildQuery(const ListSpec& spec, const Request& request, pqxx::transa
         }
       }
     }
+    if (match == nullptr && spec.ignore_unknown_params) continue;
     if (match == nullptr) {
       throw ApiError(400, core::Json{{"errors", {absl::StrCat("Invalid Filter: '", param, "'")}}});
     }

@@ -58,6 +58,8 @@ struct ListSpec {
   std::vector<FilterDef> filters;
   std::map<std::string, std::string> ordering;  // field → SQL expression
   std::function<core::Json(const pqxx::row&)> serialize;
+  // Views without a filterset ignore unknown query parameters instead of a 400.
+  bool ignore_unknown_params = false;
   // Fields of the `?minimal=true` rendering (tasks); empty = no minimal form.
   std::vector<std::string> minimal_fields;
 };
