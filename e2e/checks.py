@@ -12,7 +12,7 @@ import time
 import urllib.parse
 import uuid
 
-from harness import API
+from harness import API, multipart
 
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
 UUID_RE = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
@@ -74,7 +74,6 @@ def create_upload(test, system, size):
 
 def put_chunk(system, upload_href, data, start, end=None, total=None, sha256_hex=None,
               content_range=None):
-    from harness import multipart
     end = start + len(data) - 1 if end is None else end
     fields = {"sha256": sha256_hex} if sha256_hex is not None else None
     body, ctype = multipart(fields, {"file": ("chunk", data)})

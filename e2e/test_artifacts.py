@@ -1,6 +1,6 @@
 """Artifacts (pulp-api.md §3.1, §6.1, §6.2): multipart create with digest/size verification,
 content-addressed storage under MEDIA_ROOT, list filters, and no leftovers on failure."""
-import http.client
+import base64
 import os
 import socket
 import unittest
@@ -64,7 +64,8 @@ class CreateTest(unittest.TestCase):
     def test_size_mismatch(self):
         data = unique_bytes(100, b"size")
         body = body_json(self, post_file(data, {"size": "101"}), 400)
-        self.assertEqual(body, {"non_field_errors": ["The size did not match actual size of file."]})
+        self.assertEqual(body, {"non_field_errors": [
+            "The size did not match actual size of file."]})
         self.assertFalse(os.path.exists(artifact_path(system, sha256(data))))
 
     def test_digest_mismatch(self):
@@ -76,6 +77,30 @@ class CreateTest(unittest.TestCase):
         self.assertFalse(os.path.exists(artifact_path(system, sha256(data))))
         listed = body_json(self, system.get(qs(ARTIFACTS, sha256=sha256(data))), 200)
         self.assertEqual(listed["count"], 0)
+
+    def test_multipart_variants_browsers_and_libraries_send(self):
+        boundary = uuid.uuid4().hex
+        cases = {}
+        data = unique_bytes(500, b"quoted")
+        cases["quoted boundary"] = (
+            f'multipart/form-data; boundary="{boundary}"',
+            (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a"\r\n'
+             f'Content-Type: application/octet-stream\r\n\r\n').encode() + data +
+            f'\r\n--{boundary}--\r\n'.encode(), data)
+        data = unique_bytes(500, b"preamble")
+        cases["preamble, field with its own type, no trailing CRLF"] = (
+            f"multipart/form-data; charset=utf-8; boundary={boundary}",
+            b"this is a preamble\r\n" +
+            (f'--{boundary}\r\nContent-Disposition: form-data; name="size"\r\n'
+             f'Content-Type: text/plain; charset=utf-8\r\n\r\n{len(data)}\r\n'
+             f'--{boundary}\r\ncontent-disposition: form-data; filename="b.bin"; name="file"'
+             f'\r\n\r\n').encode() + data + f'\r\n--{boundary}--'.encode(), data)
+        for name, (ctype, body, payload) in cases.items():
+            with self.subTest(name):
+                r = system.request("POST", ARTIFACTS, body=body, content_type=ctype)
+                art = body_json(self, r, 201)
+                self.assertEqual(art["sha256"], sha256(payload))
+                self.assertEqual(art["size"], len(payload))
 
     def test_size_must_be_an_integer(self):
         data = unique_bytes(10, b"sizeint")
@@ -146,7 +171,6 @@ class CreateTest(unittest.TestCase):
         before = files_under(os.path.join(system.media, "artifact"))
         sock = socket.create_connection(("127.0.0.1", system.api_port), timeout=30)
         try:
-            import base64
             token = base64.b64encode(f"admin:{ADMIN_PASSWORD}".encode()).decode()
             head = (f"POST {ARTIFACTS} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                     f"Authorization: Basic {token}\r\nContent-Type: {ctype}\r\n"
@@ -185,8 +209,8 @@ class ListTest(unittest.TestCase):
                 self.assertEqual(page["results"], [art])
         page = body_json(self, system.get(qs(ARTIFACTS, sha256="0" * 64)), 200)
         self.assertEqual((page["count"], page["results"]), (0, []))
-        both = body_json(self, system.get(qs(ARTIFACTS, pulp_href__in=f"{art['pulp_href']},"
-                                                                         f"{other['pulp_href']}")), 200)
+        pair = f"{art['pulp_href']},{other['pulp_href']}"
+        both = body_json(self, system.get(qs(ARTIFACTS, pulp_href__in=pair)), 200)
         self.assertEqual(both["count"], 2)
 
     def test_ordering(self):
@@ -194,7 +218,8 @@ class ListTest(unittest.TestCase):
         hrefs = ",".join(a["pulp_href"] for a in made)
         asc = body_json(self, system.get(qs(ARTIFACTS, pulp_href__in=hrefs, ordering="size")), 200)
         self.assertEqual([a["size"] for a in asc["results"]], [100, 200, 300])
-        desc = body_json(self, system.get(qs(ARTIFACTS, pulp_href__in=hrefs, ordering="-size")), 200)
+        desc = body_json(self, system.get(qs(ARTIFACTS, pulp_href__in=hrefs, ordering="-size")),
+                         200)
         self.assertEqual([a["size"] for a in desc["results"]], [300, 200, 100])
         default = body_json(self, system.get(qs(ARTIFACTS, pulp_href__in=hrefs)), 200)
         self.assertEqual([a["pulp_href"] for a in default["results"]],
@@ -202,6 +227,33 @@ class ListTest(unittest.TestCase):
         r = system.get(qs(ARTIFACTS, ordering="sideways"))
         self.assertEqual(body_json(self, r, 400), {"ordering": [
             "Select a valid choice. sideways is not one of the available choices."]})
+
+    def test_every_plain_model_field_is_an_ordering_choice(self):
+        # BaseFilterSet offers every non-relation model field, plus pk.
+        made = [create_artifact(self, system, unique_bytes(50, b"ord" + bytes([i])))
+                for i in range(3)]
+        hrefs = ",".join(a["pulp_href"] for a in made)
+        for field in ("sha224", "sha256", "sha384", "sha512", "file", "size", "pulp_id", "pk",
+                      "pulp_created", "pulp_last_updated", "timestamp_of_interest", "md5",
+                      "sha1"):
+            for prefix in ("", "-"):
+                with self.subTest(ordering=prefix + field):
+                    r = system.get(qs(ARTIFACTS, pulp_href__in=hrefs, ordering=prefix + field))
+                    page = body_json(self, r, 200)
+                    self.assertEqual(page["count"], 3)
+                    if field.startswith("sha") and field != "sha1":
+                        got = [a[field] for a in page["results"]]
+                        self.assertEqual(got, sorted(got, reverse=prefix == "-"))
+
+    def test_upstream_filters_are_known(self):
+        for name, value in (("md5", "0" * 32), ("sha1", "0" * 40), ("sha224", "0" * 56),
+                            ("sha384", "0" * 96), ("sha512", "0" * 128), ("orphaned_for", "0"),
+                            ("repository_version",
+                             f"{API}repositories/file/file/{uuid.uuid4()}/versions/0/")):
+            with self.subTest(name=name):
+                r = system.get(qs(ARTIFACTS, **{name: value}))
+                self.assertLess(r.status, 500, r)
+                self.assertNotIn(b"Invalid Filter", r.body)
 
     def test_bad_filter_values(self):
         self.assertEqual(body_json(self, system.get(qs(ARTIFACTS, bogus=1)), 400),

@@ -76,7 +76,8 @@ class CredentialsTest(unittest.TestCase):
         not_encoded = "Invalid basic header. Credentials not correctly base64 encoded."
         cases = [
             ("Basic", "Invalid basic header. No credentials provided."),
-            ("Basic abc def", "Invalid basic header. Credentials string should not contain spaces."),
+            ("Basic abc def",
+             "Invalid basic header. Credentials string should not contain spaces."),
             ("Basic !!!notbase64", not_encoded),
             ("Basic " + base64.b64encode(b"no-colon-here").decode(), not_encoded),
         ]
@@ -143,6 +144,13 @@ class ResetAdminPasswordTest(unittest.TestCase):
         m2 = re.search(r'password to "([A-Za-z0-9]+)"', again.stdout)
         self.assertIsNotNone(m2, again.stdout)
         self.assertNotEqual(m2.group(1), password, "random passwords must differ")
+
+    def test_passwords_with_colons_and_non_ascii(self):
+        new = "p:ä ß:" + uuid.uuid4().hex[:6]
+        out = system.manager("reset-admin-password", "--password", new)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(system.get(PROTECTED, auth=("admin", new)).status, 200)
+        self.assertEqual(system.get(PROTECTED, auth=("admin", new.split(":")[0])).status, 401)
 
     def test_empty_password_is_refused(self):
         out = system.manager("reset-admin-password", "--password", "", check=False)

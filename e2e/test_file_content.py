@@ -3,13 +3,14 @@
 filters, and bodies the server must refuse without falling over."""
 import json
 import os
+import threading
 import unittest
 import urllib.parse
 import uuid
 
 from checks import (UUID_RE, assert_no_temp_files, body_json, create_artifact, create_upload,
                     digests, files_under, pk_of, put_chunk, qs, sha256, unique_bytes, wait_task)
-from harness import API, PulpSystem
+from harness import API, PulpSystem, multipart
 
 system = None
 FILES = API + "content/file/files/"
@@ -140,7 +141,6 @@ class CreateTest(unittest.TestCase):
         self.assertEqual([c["pulp_href"] for c in page["results"]], [content["pulp_href"]])
 
     def test_concurrent_creates_of_one_unit_agree(self):
-        import threading
         data = unique_bytes(2048, b"concurrent")
         path = unique_path()
         results = []
@@ -220,6 +220,17 @@ class ValidationTest(unittest.TestCase):
                 self.assertEqual(page["count"], 0, "no artifact may be created for a refused unit")
         self.assertEqual(files_under(os.path.join(system.media, "artifact")), artifacts_before)
         self.assertEqual(body_json(self, system.get(API + "tasks/"), 200)["count"], tasks_before)
+
+    def test_truncated_multipart_creates_nothing(self):
+        data = unique_bytes(50_000, b"trunc-content")
+        body, ctype = multipart({"relative_path": unique_path()}, {"file": ("f", data)})
+        boundary = ctype.split("boundary=")[1]
+        body = body[: body.rindex(f"--{boundary}--".encode())]
+        r = system.request("POST", FILES, body=body, content_type=ctype)
+        self.assertEqual(r.status, 400, r)
+        self.assertEqual(r.headers.get("content-type"), "application/json")
+        page = body_json(self, system.get(qs(API + "artifacts/", sha256=sha256(data))), 200)
+        self.assertEqual(page["count"], 0)
 
     def test_nul_byte_in_relative_path(self):
         artifact = create_artifact(self, system, unique_bytes(64, b"nul"))
@@ -368,6 +379,33 @@ class ListTest(unittest.TestCase):
             page = body_json(self, system.get(page["next"]), 200)
             seen += [c["pulp_href"] for c in page["results"]]
         self.assertEqual(sorted(seen), sorted(u["pulp_href"] for u in self.units.values()))
+
+    def test_upstream_filters_are_known(self):
+        version = f"{API}repositories/file/file/{uuid.uuid4()}/versions/1/"
+        for name, value in (("digest", "0" * 64), ("orphaned_for", "0"),
+                            ("repository_version", version),
+                            ("repository_version_added", version),
+                            ("repository_version_removed", version),
+                            ("relative_path__iexact", "X"), ("relative_path__regex", "^x"),
+                            ("relative_path__iregex", "^x"), ("relative_path__istartswith", "x"),
+                            ("pulp_label_select", "a")):
+            with self.subTest(name=name):
+                r = system.get(qs(FILES, **{name: value}))
+                self.assertLess(r.status, 500, r)
+                self.assertNotIn(b"Invalid Filter", r.body)
+
+    def test_ordering(self):
+        asc = body_json(self, system.get(qs(FILES, relative_path__contains=self.prefix,
+                                             ordering="relative_path")), 200)
+        paths = [c["relative_path"] for c in asc["results"]]
+        self.assertEqual(paths, sorted(paths))
+        desc = body_json(self, system.get(qs(FILES, relative_path__contains=self.prefix,
+                                              ordering="-relative_path")), 200)
+        self.assertEqual([c["relative_path"] for c in desc["results"]], sorted(paths, reverse=True))
+        for field in ("pk", "-pk", "digest", "pulp_type", "timestamp_of_interest"):
+            with self.subTest(ordering=field):
+                r = system.get(qs(FILES, relative_path__contains=self.prefix, ordering=field))
+                self.assertEqual(body_json(self, r, 200)["count"], 3)
 
     def test_content_is_read_only(self):
         href = self.units["alpha.txt"]["pulp_href"]

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import tempfile
 import unittest
+import urllib.parse
 
 import yaml
 
@@ -120,7 +121,8 @@ class DocumentTest(unittest.TestCase):
                 continue
             with self.subTest(op_id=op_id):
                 name = path[1:path.index("}")]
-                params = [p for p in self.by_id[op_id][2].get("parameters", []) if p["in"] == "path"]
+                params = [p for p in self.by_id[op_id][2].get("parameters", [])
+                          if p["in"] == "path"]
                 self.assertEqual([p["name"] for p in params], [name])
 
     def test_every_path_parameter_is_required(self):
@@ -161,6 +163,48 @@ class DocumentTest(unittest.TestCase):
             self.assertIn(name, content)
         uploads = {p["name"]: p for p in self.by_id["uploads_list"][2]["parameters"]}
         self.assertEqual(uploads["size__gt"]["schema"]["type"], "integer")
+
+    def test_ordering_choices_are_declared_and_honoured(self):
+        for op_id in LISTS:
+            path = self.by_id[op_id][0]
+            params = {p["name"]: p for p in self.by_id[op_id][2]["parameters"]}
+            choices = params["ordering"]["schema"]["items"].get("enum", [])
+            with self.subTest(op_id=op_id):
+                for value in ("pk", "-pk", "pulp_created", "-pulp_created"):
+                    self.assertIn(value, choices)
+            for value in choices:
+                with self.subTest(op_id=op_id, ordering=value):
+                    r = system.get(f"{path}?ordering={value}&limit=1")
+                    self.assertEqual(r.status, 200, r)
+
+    def test_every_declared_list_parameter_is_understood(self):
+        for op_id in LISTS:
+            path = self.by_id[op_id][0]
+            for p in self.by_id[op_id][2]["parameters"]:
+                if p["in"] != "query":
+                    continue
+                schema = p["schema"]
+                items = schema.get("items", {})
+                if schema.get("type") == "array":
+                    value = items.get("enum", ["x"])[0]
+                    if items.get("format") == "uuid":
+                        value = "00000000-0000-7000-8000-000000000000"
+                elif "enum" in schema:
+                    value = schema["enum"][0]
+                elif schema.get("type") == "integer":
+                    value = "1"
+                elif schema.get("type") == "boolean":
+                    value = "true"
+                elif schema.get("format") == "date-time":
+                    value = "2020-01-01T00:00:00Z"
+                else:
+                    value = "x"
+                with self.subTest(op_id=op_id, param=p["name"]):
+                    r = system.get(f"{path}?{urllib.parse.urlencode({p['name']: value})}")
+                    self.assertLess(r.status, 500, r)
+                    self.assertEqual(r.headers.get("content-type"), "application/json")
+                    if r.status == 400:
+                        self.assertNotIn("Invalid Filter", r.body.decode(), r)
 
     def test_read_operations_declare_field_selection(self):
         for op_id in ("artifacts_read", "uploads_read", "content_file_files_read", "tasks_read"):

@@ -5,6 +5,10 @@ correlation ids, 404/405 bodies, trailing slashes, href/PRN/timestamp formats. U
 test subject because they are cheap to create; each test works in its own range of `size`
 values so tests never see each other's rows.
 """
+import base64
+import datetime
+import http.client
+import json
 import random
 import unittest
 import urllib.parse
@@ -12,7 +16,7 @@ import uuid
 
 from checks import (HEX32, TIMESTAMP, UUID_RE, body_json, create_artifact, create_upload,
                     parse_timestamp, pk_of, qs, unique_bytes)
-from harness import API, PulpSystem
+from harness import ADMIN_PASSWORD, API, PulpSystem
 
 system = None
 UPLOADS = API + "uploads/"
@@ -79,6 +83,18 @@ class PaginationTest(unittest.TestCase):
         seen = [u["pulp_href"] for page in (first, second, third) for u in page["results"]]
         self.assertEqual(sorted(seen), sorted(u["pulp_href"] for u in created))
 
+    def test_page_links_use_the_request_host(self):
+        sizes = size_range(3)
+        make_uploads(self, sizes)
+        r = system.get(in_range(sizes, limit=1), headers={"Host": "pulp.example.org:8443"})
+        page = body_json(self, r, 200)
+        self.assertTrue(
+            page["next"].startswith("http://pulp.example.org:8443/pulp/api/v3/uploads/?"),
+            page["next"])
+        r = system.get(page["next"], headers={"Host": "pulp.example.org:8443"})
+        self.assertTrue(body_json(self, r, 200)["previous"].startswith(
+            "http://pulp.example.org:8443/pulp/api/v3/uploads/?"))
+
     def test_next_is_null_when_the_page_reaches_the_end(self):
         sizes = size_range(2)
         make_uploads(self, sizes)
@@ -142,6 +158,16 @@ class OrderingTest(unittest.TestCase):
         oldest = body_json(self, system.get(in_range(sizes, ordering="pulp_created")), 200)
         self.assertEqual([u["pulp_href"] for u in oldest["results"]],
                          [u["pulp_href"] for u in created])
+
+    def test_ordering_by_pk_is_always_allowed(self):
+        sizes = size_range(3)
+        make_uploads(self, sizes)
+        for ordering, reverse in (("pk", False), ("-pk", True), ("pulp_id", False)):
+            with self.subTest(ordering=ordering):
+                page = body_json(self, system.get(in_range(sizes, ordering=ordering)), 200)
+                ids = [pk_of(u["pulp_href"]) for u in page["results"]]
+                self.assertEqual(len(ids), 3)
+                self.assertEqual(ids, sorted(ids, key=uuid.UUID, reverse=reverse))
 
     def test_unknown_ordering_field_is_rejected(self):
         r = system.get(qs(UPLOADS, ordering="no_such_field"))
@@ -227,6 +253,11 @@ class IdentityFiltersTest(unittest.TestCase):
         self.assertEqual(self.listed(pulp_href__in=f"{a['pulp_href']},{c['pulp_href']}"), want)
         self.assertEqual(self.listed(pulp_href__in=f"{a['prn']},{c['pulp_href']}"), want)
 
+    def test_pulp_href_in_takes_absolute_urls(self):
+        a, b, _ = self.uploads
+        url = f"http://pulp.example.org{a['pulp_href']}"
+        self.assertEqual(self.listed(pulp_href__in=url), [a["pulp_href"]])
+
     def test_pulp_href_in_rejects_a_bad_href(self):
         r = system.get(qs(UPLOADS, pulp_href__in="/pulp/api/v3/uploads/nope/"))
         self.assertEqual(r.status, 400, r)
@@ -283,6 +314,40 @@ class TransportTest(unittest.TestCase):
                     "correlation-id")
                 self.assertNotEqual(got, cid)
                 self.assertRegex(got or "", HEX32)
+
+    def test_keep_alive_connection_serves_many_requests(self):
+        # pulp-cli (requests.Session) reuses one connection for everything.
+        auth = {"Authorization": "Basic " +
+                base64.b64encode(f"admin:{ADMIN_PASSWORD}".encode()).decode()}
+        conn = http.client.HTTPConnection("127.0.0.1", system.api_port, timeout=30)
+        try:
+            def call(method, path, body=None, headers=None):
+                conn.request(method, path, body=body, headers=headers or {})
+                resp = conn.getresponse()
+                return resp.status, resp.read()
+
+            status, body = call("POST", UPLOADS, json.dumps({"size": 5}).encode(),
+                                dict(auth, **{"Content-Type": "application/json"}))
+            self.assertEqual(status, 201, body)
+            href = json.loads(body)["pulp_href"]
+            # A refused request whose body the server never needed to read...
+            status, body = call("POST", UPLOADS, b'{"size": 7}' + b" " * 300_000,
+                                {"Content-Type": "application/json"})
+            self.assertEqual(status, 401, body)
+            # ... must not leave bytes behind that poison the next request.
+            status, body = call("GET", href, headers=auth)
+            self.assertEqual(status, 200, body)
+            self.assertEqual(json.loads(body)["pulp_href"], href)
+            status, body = call("GET", UPLOADS + "not-a-uuid/", headers=auth)
+            self.assertEqual(status, 404, body)
+            status, body = call("PUT", UPLOADS, b'{"a": 1}',
+                                dict(auth, **{"Content-Type": "application/json"}))
+            self.assertEqual(status, 405, body)
+            status, body = call("GET", API + "status/")
+            self.assertEqual(status, 200)
+            self.assertIn("versions", json.loads(body))
+        finally:
+            conn.close()
 
     def test_head_is_get_without_a_body(self):
         r = system.request("HEAD", UPLOADS)
@@ -364,7 +429,6 @@ class TransportTest(unittest.TestCase):
         self.assertEqual(task["prn"], f"prn:core.task:{pk_of(task_href)}")
 
     def test_timestamps_are_utc_with_z(self):
-        import datetime
         before = datetime.datetime.now(datetime.timezone.utc)
         upload = create_upload(self, system, 14)
         after = datetime.datetime.now(datetime.timezone.utc)

@@ -82,7 +82,8 @@ class TaskJsonTest(unittest.TestCase):
         self.assertRegex(task["created_by"], rf"^{API}users/\d+/$")
         for key in ("pulp_created", "started_at", "finished_at"):
             self.assertRegex(task[key], TIMESTAMP, key)
-        started, finished = parse_timestamp(task["started_at"]), parse_timestamp(task["finished_at"])
+        started = parse_timestamp(task["started_at"])
+        finished = parse_timestamp(task["finished_at"])
         self.assertLessEqual(before, started)
         self.assertLessEqual(started, finished)
         self.assertLessEqual(parse_timestamp(task["pulp_created"]), started)
@@ -228,9 +229,13 @@ class FilterTest(unittest.TestCase):
         by_state = hrefs(listed(self, logging_cid=self.cid, ordering="state,-pulp_created"))
         self.assertEqual(by_state, [self.content["pulp_href"], self.ok["pulp_href"],
                                     self.bad["pulp_href"]])
-        self.assertEqual(body_json(self, system.get(qs(TASKS, ordering="args")), 400),
+        for field in ("pk", "-pk", "unblocked_at", "-finished_at", "logging_cid"):
+            with self.subTest(ordering=field):
+                page = listed(self, logging_cid=self.cid, ordering=field)
+                self.assertEqual(set(hrefs(page)), self.all)
+        self.assertEqual(body_json(self, system.get(qs(TASKS, ordering="colour")), 400),
                          {"ordering": [
-                             "Select a valid choice. args is not one of the available choices."]})
+                             "Select a valid choice. colour is not one of the available choices."]})
 
     def test_datetime_filters(self):
         started = self.ok["started_at"]

@@ -6,6 +6,7 @@ its resident memory small (bodies are streamed, never held in memory)."""
 import base64
 import hashlib
 import http.client
+import json
 import os
 import threading
 import time
@@ -14,7 +15,7 @@ import uuid
 
 from checks import (UUID_RE, assert_no_temp_files, body_json, create_artifact, create_upload,
                     files_under, pk_of, put_chunk, qs, sha256, unique_bytes, wait_task)
-from harness import ADMIN_PASSWORD, API, PulpSystem
+from harness import ADMIN_PASSWORD, API, PulpSystem, multipart
 
 system = None
 UPLOADS = API + "uploads/"
@@ -92,7 +93,8 @@ class ChunkTest(unittest.TestCase):
         data = unique_bytes(30, b"chunks")
         upload = create_upload(self, system, 30)
         r = put_chunk(system, upload["pulp_href"], data[20:30], 20, total=30)
-        self.assertEqual(body_json(self, r, 200), upload | {"pulp_last_updated": r.json["pulp_last_updated"]})
+        self.assertEqual(body_json(self, r, 200),
+                         dict(upload, pulp_last_updated=r.json["pulp_last_updated"]))
         put_chunk(system, upload["pulp_href"], data[0:10], 0, total=30)
         r = put_chunk(system, upload["pulp_href"], data[10:20], 10)  # total "*" is fine too
         self.assertEqual(r.status, 200, r)
@@ -122,6 +124,15 @@ class ChunkTest(unittest.TestCase):
     def commit(self, upload, digest):
         r = system.post(upload["pulp_href"] + "commit/", {"sha256": digest})
         return wait_task(self, system, body_json(self, r, 202)["task"])
+
+    def test_total_in_content_range_is_not_checked(self):
+        # Upstream only uses start and end; the total may be "*" or anything.
+        upload = create_upload(self, system, 10)
+        for header in ("bytes 0-4/99", "bytes 5-9/*"):
+            with self.subTest(header=header):
+                start = int(header.split()[1].split("-")[0])
+                r = put_chunk(system, upload["pulp_href"], b"12345", start, content_range=header)
+                self.assertEqual(r.status, 200, r)
 
     def test_bad_or_missing_content_range(self):
         upload = create_upload(self, system, 10)
@@ -160,6 +171,19 @@ class ChunkTest(unittest.TestCase):
         r = system.request("PUT", upload["pulp_href"], json_body={},
                            headers={"Content-Range": "bytes 0-3/8"})
         self.assertEqual(body_json(self, r, 400), {"file": ["No file was submitted."]})
+
+    def test_truncated_chunk_body_leaves_nothing(self):
+        upload = create_upload(self, system, 100_000)
+        before = set(files_under(CHUNK_DIR()))
+        body, ctype = multipart(None, {"file": ("chunk", unique_bytes(100_000, b"trunc"))})
+        boundary = ctype.split("boundary=")[1]
+        body = body[: body.rindex(f"--{boundary}--".encode())]
+        r = system.request("PUT", upload["pulp_href"], body=body, content_type=ctype,
+                           headers={"Content-Range": "bytes 0-99999/100000"})
+        self.assertEqual(r.status, 400, r)
+        self.assertEqual(r.headers.get("content-type"), "application/json")
+        self.assertEqual(set(files_under(CHUNK_DIR())), before)
+        self.assertEqual(body_json(self, system.get(upload["pulp_href"]), 200)["chunks"], [])
 
     def test_chunk_to_unknown_upload_is_404(self):
         r = put_chunk(system, f"{UPLOADS}{uuid.uuid4()}/", b"abcd", 0, total=4)
@@ -256,7 +280,7 @@ class StreamingTest(unittest.TestCase):
     LIMIT_KIB = 100 * 1024
 
     def test_300_mb_artifact_streams_with_small_rss(self):
-        pid = system.procs[0].pid
+        pid = getattr(system, "api_proc", system.procs[0]).pid
         peak = [vm_rss_kib(pid)]
         stop = threading.Event()
 
@@ -296,7 +320,6 @@ class StreamingTest(unittest.TestCase):
             conn.close()
             stop.set()
             sampler.join()
-        import json
         self.assertEqual(resp.status, 201, raw[:300])
         artifact = json.loads(raw)
         self.assertEqual(artifact["size"], self.SIZE)

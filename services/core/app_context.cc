@@ -19,7 +19,7 @@ absl::StatusOr<std::unique_ptr<AppContext>> AppContext::Create(
   app->plugins = std::move(plugins);
   app->pool = std::make_unique<db::Pool>(app->settings.database.ConnectionString(), pool_size);
   app->store = std::make_unique<storage::ArtifactStore>(app->settings.media_root,
-                                                         app->settings.allowed_content_checksums);
+                                                        app->settings.allowed_content_checksums);
   app->task_registry = std::make_unique<tasking::TaskRegistry>();
   for (const auto& p : app->plugins) p->RegisterTasks(*app->task_registry);
   app->dispatcher = std::make_unique<tasking::Dispatcher>(*app);

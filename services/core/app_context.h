@@ -24,6 +24,13 @@ class TaskRegistry;
 class Dispatcher;
 }  // namespace tasking
 
+// A content type a plugin contributes ("file.file"), as core's generic views need it.
+struct ContentType {
+  std::string pulp_type;    // "file.file"
+  std::string href_prefix;  // "/pulp/api/v3/content/file/files/"
+  std::string prn_type;     // "file.filecontent"
+};
+
 // The services one process shares among its handlers and tasks. Built once at start.
 struct AppContext {
   Settings settings;
@@ -34,6 +41,8 @@ struct AppContext {
   std::vector<std::unique_ptr<Plugin>> plugins;
   // OpenAPI component schemas ("Artifact", "ArtifactResponse", ...), filled by plugins.
   std::map<std::string, Json> schemas;
+  // Content types by pulp_type, registered by plugins with their routes.
+  std::map<std::string, ContentType> content_types;
   std::string default_domain_id;
 
   AppContext();

@@ -1,3 +1,4 @@
+#include "services/core/app_context.h"
 #include "services/core/endpoints/routes.h"
 #include "services/core/endpoints/tasks.h"
 #include "services/core/endpoints/uploads.h"
@@ -56,5 +57,10 @@ class CorePlugin : public Plugin {
 }  // namespace
 
 std::unique_ptr<Plugin> MakeCorePlugin() { return std::make_unique<CorePlugin>(); }
+
+void RegisterAllRoutes(AppContext& app, http::Router& router) {
+  for (const auto& p : app.plugins) p->RegisterRoutes(app, router);
+  endpoints::RegisterContentRoutes(app, router);
+}
 
 }  // namespace pulp::core

@@ -37,6 +37,10 @@ class Plugin {
 
 std::unique_ptr<Plugin> MakeCorePlugin();
 
+// Every plugin's routes, then core's generic views over what the plugins registered
+// (e.g. /content/ over every content type). The one way a process builds its route table.
+void RegisterAllRoutes(AppContext& app, http::Router& router);
+
 // The version every component of this build reports (pulp-cli needs core >= 3.49).
 inline constexpr char kPulpVersion[] = "3.117.0";
 

@@ -74,7 +74,7 @@ int ServeApi(AppContext& app, const std::string& bind, int threads) {
                              " unapplied migrations): run `pulpcore-manager migrate` first."));
   }
   http::Router router;
-  for (const auto& p : app.plugins) p->RegisterRoutes(app, router);
+  RegisterAllRoutes(app, router);
   const sigset_t signals = BlockStopSignals();
   http::ServerOptions options;
   options.host = addr->first;
@@ -164,7 +164,8 @@ int ResetAdminPassword(AppContext& app, const std::vector<std::string>& args) {
     return Fail(absl::StrCat("Could not set the password: ", e.what()));
   }
   if (HasFlag(args, "--random")) {
-    std::cout << "Successfully set \"admin\" user's password to \"" << password << "\"." << std::endl;
+    std::cout << "Successfully set \"admin\" user's password to \"" << password << "\"."
+              << std::endl;
   } else {
     std::cout << "Successfully set password for \"admin\" user." << std::endl;
   }
@@ -185,7 +186,8 @@ int CollectStatic(AppContext& app, const std::vector<std::string>& args) {
   const fs::path dest = app.settings.static_root;
   if (HasFlag(args, "--clear")) fs::remove_all(dest, ec);
   fs::create_directories(dest, ec);
-  if (ec) return Fail(absl::StrCat("Cannot create STATIC_ROOT ", dest.string(), ": ", ec.message()));
+  if (ec)
+    return Fail(absl::StrCat("Cannot create STATIC_ROOT ", dest.string(), ": ", ec.message()));
   // Each asset package goes to its own folder under STATIC_ROOT.
   const std::pair<const char*, const char*> kAssets[] = {
       {"redoc/bundles/redoc.standalone.js", "redoc/redoc.standalone.js"},
@@ -218,7 +220,7 @@ int Check(AppContext& app) {
 
 int OpenApi(AppContext& app, const std::vector<std::string>& args) {
   http::Router router;
-  for (const auto& p : app.plugins) p->RegisterRoutes(app, router);
+  RegisterAllRoutes(app, router);
   openapi::GeneratorOptions options;
   options.bindings = HasFlag(args, "--bindings");
   const Json doc = openapi::Generate(app, router, options);

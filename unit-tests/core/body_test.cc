@@ -49,8 +49,8 @@ Request MakeRequest(const std::string& content_type, StringBody* body) {
 }
 
 std::string Multipart(const std::string& boundary, const std::string& file_content) {
-  return "--" + boundary +
-         "\r\nContent-Disposition: form-data; name=\"size\"\r\n\r\n12\r\n--" + boundary +
+  return "--" + boundary + "\r\nContent-Disposition: form-data; name=\"size\"\r\n\r\n12\r\n--" +
+         boundary +
          "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.bin\"\r\n"
          "Content-Type: application/octet-stream\r\n\r\n" +
          file_content + "\r\n--" + boundary + "--\r\n";

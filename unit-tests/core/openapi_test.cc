@@ -19,7 +19,7 @@ class OpenApiTest : public ::testing::Test {
     auto app = AppContext::Create(*Settings::Load({}), std::move(plugins), 1);
     ASSERT_TRUE(app.ok());
     app_ = std::move(*app);
-    for (const auto& p : app_->plugins) p->RegisterRoutes(*app_, router_);
+    RegisterAllRoutes(*app_, router_);
     doc_ = Generate(*app_, router_, {});
   }
 

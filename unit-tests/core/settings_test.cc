@@ -72,9 +72,8 @@ TEST(Settings, BadValuesNameTheSetting) {
   for (const auto& [name, value] : bad) {
     auto s = Settings::Load({{name, value}});
     ASSERT_FALSE(s.ok()) << name << "=" << value;
-    std::string setting = name.substr(5, name.find("__") == std::string::npos
-                                             ? std::string::npos
-                                             : name.find("__") - 5);
+    std::string setting = name.substr(
+        5, name.find("__") == std::string::npos ? std::string::npos : name.find("__") - 5);
     EXPECT_NE(std::string(s.status().message()).find(setting), std::string::npos)
         << s.status().message();
   }

@@ -20,9 +20,9 @@ Json Errors(const RequestData& data, const std::vector<Field>& fields) {
 TEST(Validation, RequiredUnknownAndTypedErrorsTogether) {
   RequestData data;
   data.fields = {{"size", "abc"}, {"surprise", 1}};
-  Json errors = Errors(data, {{"size", Field::kInteger, true},
-                              {"name", Field::kString, true},
-                              {"flag", Field::kBoolean}});
+  Json errors = Errors(
+      data,
+      {{"size", Field::kInteger, true}, {"name", Field::kString, true}, {"flag", Field::kBoolean}});
   EXPECT_EQ(errors["size"][0], "A valid integer is required.");
   EXPECT_EQ(errors["name"][0], "This field is required.");
   EXPECT_EQ(errors["surprise"][0], "Unexpected field");
@@ -33,9 +33,8 @@ TEST(Validation, FormStringsBecomeTypes) {
   RequestData data;
   data.is_form = true;
   data.fields = {{"size", "12"}, {"flag", "false"}, {"labels", "{\"a\": \"b\"}"}};
-  Json out = ValidateFields(data, {{"size", Field::kInteger},
-                                   {"flag", Field::kBoolean},
-                                   {"labels", Field::kLabels}});
+  Json out = ValidateFields(
+      data, {{"size", Field::kInteger}, {"flag", Field::kBoolean}, {"labels", Field::kLabels}});
   EXPECT_EQ(out["size"], 12);
   EXPECT_EQ(out["flag"], false);
   EXPECT_EQ(out["labels"], (Json{{"a", "b"}}));

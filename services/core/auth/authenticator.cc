@@ -49,8 +49,8 @@ Authenticator::Result Authenticator::Authenticate(const http::Request& request) 
     return result;
   }
   std::string decoded;
-  const size_t colon_probe = absl::Base64Unescape(parts[1], &decoded) ? decoded.find(':')
-                                                                       : std::string::npos;
+  const size_t colon_probe =
+      absl::Base64Unescape(parts[1], &decoded) ? decoded.find(':') : std::string::npos;
   if (colon_probe == std::string::npos) {
     result.error = "Invalid basic header. Credentials not correctly base64 encoded.";
     return result;
@@ -77,9 +77,9 @@ Authenticator::Result Authenticator::Authenticate(const http::Request& request) 
   auto lease = pool_.Acquire();
   if (!lease.ok()) throw http::FromStatus(lease.status());
   pqxx::read_transaction tx(**lease);
-  pqxx::result rows = tx.exec(
-      "SELECT id, username, password, is_superuser FROM core_user WHERE username = " +
-      tx.quote(username) + " AND is_active");
+  pqxx::result rows =
+      tx.exec("SELECT id, username, password, is_superuser FROM core_user WHERE username = " +
+              tx.quote(username) + " AND is_active");
   if (rows.empty()) return result;
   CacheEntry entry;
   entry.user.id = rows[0][0].as<int64_t>();

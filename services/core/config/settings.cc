@@ -201,7 +201,7 @@ absl::StatusOr<Settings> FromJson(Json s) {
   out.allowed_content_checksums.clear();
   for (const Json& c : checksums) {
     if (!c.is_string() || std::find(kKnownChecksums.begin(), kKnownChecksums.end(),
-                                     c.get<std::string>()) == kKnownChecksums.end()) {
+                                    c.get<std::string>()) == kKnownChecksums.end()) {
       return Invalid("ALLOWED_CONTENT_CHECKSUMS",
                      absl::StrCat("unknown checksum ", c.dump(),
                                   "; known: md5, sha1, sha224, sha256, sha384, sha512"));
@@ -233,12 +233,15 @@ absl::StatusOr<Settings> FromJson(Json s) {
   auto db_string = [&](const char* key, std::string* dst) -> absl::Status {
     const std::string k = MatchKey(db, key);
     if (!db.contains(k) || db[k].is_null()) return absl::OkStatus();
-    if (!db[k].is_string()) return Invalid(absl::StrCat("DATABASES.default.", key), "must be a string");
+    if (!db[k].is_string())
+      return Invalid(absl::StrCat("DATABASES.default.", key), "must be a string");
     *dst = db[k].get<std::string>();
     return absl::OkStatus();
   };
-  for (auto [key, dst] : {std::pair{"NAME", &out.database.name}, {"USER", &out.database.user},
-                          {"PASSWORD", &out.database.password}, {"HOST", &out.database.host}}) {
+  for (auto [key, dst] : {std::pair{"NAME", &out.database.name},
+                          {"USER", &out.database.user},
+                          {"PASSWORD", &out.database.password},
+                          {"HOST", &out.database.host}}) {
     if (auto st = db_string(key, dst); !st.ok()) return st;
   }
   if (const std::string k = MatchKey(db, "PORT"); db.contains(k) && !db[k].is_null()) {
@@ -248,7 +251,8 @@ absl::StatusOr<Settings> FromJson(Json s) {
     } else if (!db[k].is_string() || !absl::SimpleAtoi(db[k].get<std::string>(), &port)) {
       port = -1;
     }
-    if (port <= 0 || port > 65535) return Invalid("DATABASES.default.PORT", "must be a port number");
+    if (port <= 0 || port > 65535)
+      return Invalid("DATABASES.default.PORT", "must be a port number");
     out.database.port = static_cast<int>(port);
   }
   out.effective = std::move(s);
@@ -274,15 +278,15 @@ bool IsSecretKey(const std::string& key) {
 }  // namespace
 
 std::string DatabaseSettings::ConnectionString() const {
-  return absl::StrCat("host=", QuoteConnValue(host), " port=", port, " dbname=",
-                      QuoteConnValue(name), " user=", QuoteConnValue(user),
+  return absl::StrCat("host=", QuoteConnValue(host), " port=", port,
+                      " dbname=", QuoteConnValue(name), " user=", QuoteConnValue(user),
                       password.empty() ? "" : absl::StrCat(" password=", QuoteConnValue(password)),
                       " connect_timeout=5 application_name='pulp'");
 }
 
 bool Settings::ChecksumAllowed(const std::string& algorithm) const {
-  return std::find(allowed_content_checksums.begin(), allowed_content_checksums.end(),
-                   algorithm) != allowed_content_checksums.end();
+  return std::find(allowed_content_checksums.begin(), allowed_content_checksums.end(), algorithm) !=
+         allowed_content_checksums.end();
 }
 
 absl::StatusOr<Settings> Settings::Load(const std::map<std::string, std::string>& env) {

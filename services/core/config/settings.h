@@ -39,7 +39,7 @@ struct Settings {
   int orphan_protection_time = 1440;
   int task_grace_interval = 600;
   bool use_new_worker_style = true;
-  int api_threads = 8;  // ours: request threads per API process
+  int api_threads = 8;               // ours: request threads per API process
   bool task_test_endpoints = false;  // ours: POST tasks/test/ for tests and benchmarks
   DatabaseSettings database;
   std::string secret_key;

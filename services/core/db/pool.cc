@@ -10,8 +10,7 @@ namespace pulp::core::db {
 Pool::Lease::Lease(Pool* pool, std::unique_ptr<pqxx::connection> conn)
     : pool_(pool), conn_(std::move(conn)) {}
 
-Pool::Lease::Lease(Lease&& other) noexcept
-    : pool_(other.pool_), conn_(std::move(other.conn_)) {}
+Pool::Lease::Lease(Lease&& other) noexcept : pool_(other.pool_), conn_(std::move(other.conn_)) {}
 
 Pool::Lease::~Lease() {
   if (conn_ != nullptr || pool_ != nullptr) {

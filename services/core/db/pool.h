@@ -11,7 +11,6 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 
-
 namespace pulp::core::db {
 
 // A fixed-size pool of Postgres connections shared by a process's threads. A connection that

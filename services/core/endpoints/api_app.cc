@@ -30,9 +30,9 @@ bool AcceptableCorrelationId(const std::string& id) {
 
 std::string MimeTypeOf(const std::string& path) {
   static const std::pair<const char*, const char*> kTypes[] = {
-      {".js", "application/javascript"}, {".css", "text/css"},   {".html", "text/html"},
+      {".js", "application/javascript"}, {".css", "text/css"},      {".html", "text/html"},
       {".json", "application/json"},     {".svg", "image/svg+xml"}, {".png", "image/png"},
-      {".map", "application/json"},      {".woff2", "font/woff2"}, {".ico", "image/x-icon"}};
+      {".map", "application/json"},      {".woff2", "font/woff2"},  {".ico", "image/x-icon"}};
   for (const auto& [ext, type] : kTypes) {
     if (absl::EndsWith(path, ext)) return type;
   }
@@ -85,7 +85,8 @@ http::Response Handle(AppContext& app, const http::Router& router, auth::Authent
   // authentication_classes = []: a stale password in a client cannot break `pulp status`.
   if (!match.route->operation.anonymous) {
     const auth::Authenticator::Result who = auth.Authenticate(req);
-    if (who.outcome == auth::Authenticator::Outcome::kInvalid) return Unauthenticated(req, who.error);
+    if (who.outcome == auth::Authenticator::Outcome::kInvalid)
+      return Unauthenticated(req, who.error);
     if (who.outcome == auth::Authenticator::Outcome::kOk) req.user = who.user;
     if (!req.user) return Unauthenticated(req, "Authentication credentials were not provided.");
     if (!req.user->is_superuser) {

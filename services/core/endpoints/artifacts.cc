@@ -30,14 +30,7 @@ std::vector<http::Field> ArtifactFields() {
 
 http::Response CreateArtifact(AppContext& app, http::Request& req) {
   std::unique_ptr<storage::FileWriter> writer;
-  http::FileSinkFactory sinks = [&](const std::string& field, const std::string&)
-      -> std::unique_ptr<http::FileSink> {
-    if (field != "file" || writer) return nullptr;
-    auto w = app.store->NewWriter();
-    if (!w.ok()) throw http::FromStatus(w.status());
-    writer = std::move(*w);
-    return storage::SinkFor(writer.get());
-  };
+  http::FileSinkFactory sinks = storage::WriterSinkFactory(*app.store, &writer);
   http::RequestData data = http::ReadRequestData(req, sinks);
   Json input = http::ValidateFields(data, ArtifactFields());
 
@@ -52,7 +45,8 @@ http::Response CreateArtifact(AppContext& app, http::Request& req) {
                                            "] forbidden for this Pulp instance."));
   }
   if (auto st = writer->Finish(); !st.ok()) throw http::FromStatus(st);
-  if (input.contains("size") && input["size"].get<int64_t>() != static_cast<int64_t>(writer->size())) {
+  if (input.contains("size") &&
+      input["size"].get<int64_t>() != static_cast<int64_t>(writer->size())) {
     throw http::NonFieldError("The size did not match actual size of file.");
   }
   for (const std::string& alg : storage::AllChecksums()) {
@@ -83,34 +77,42 @@ void RegisterArtifactRoutes(AppContext& app, http::Router& router) {
     props[alg] = {{"type", "string"}, {"nullable", true}};
   }
   app.schemas["ArtifactResponse"] = {{"type", "object"}, {"properties", props}};
-  Json in_props = {{"file", {{"type", "string"}, {"format", "binary"}, {"description", "The stored file."}}},
-                   {"size", {{"type", "integer"}, {"format", "int64"}}}};
+  Json in_props = {
+      {"file", {{"type", "string"}, {"format", "binary"}, {"description", "The stored file."}}},
+      {"size", {{"type", "integer"}, {"format", "int64"}}}};
   for (const std::string& alg : storage::AllChecksums()) {
     in_props[alg] = {{"type", "string"}, {"nullable", true}, {"minLength", 1}};
   }
   app.schemas["Artifact"] = {{"type", "object"}, {"properties", in_props}, {"required", {"file"}}};
 
   auto spec = std::make_shared<http::ListSpec>(models::ArtifactListSpec(app));
-  router.Add({"GET", list, "", {"artifacts_list", "list", "core", "Artifacts", "List artifacts",
-                                http::ListParameters(*spec), nullptr,
-                                {{"200", openapi::PaginatedResponse(app.schemas, "ArtifactResponse")}}},
-              [&app, spec](http::Request& r) { return http::ListResource(*spec, r, *app.pool); }});
-  router.Add({"POST", list, "",
-              {"artifacts_create", "create", "core", "Artifacts", "Create an artifact", {},
+  const ResourceDoc doc{"artifacts", "core",          "Artifacts",
+                        "artifact",  "artifact_href", "ArtifactResponse"};
+  AddListRoute(app, router, spec, doc);
+  router.Add({"POST",
+              list,
+              "",
+              {"artifacts_create",
+               "create",
+               "core",
+               "Artifacts",
+               "Create an artifact",
+               {},
                openapi::RequestBody("Artifact", openapi::kFormsOnly),
                {{"201", openapi::JsonResponse("", openapi::Ref("ArtifactResponse"))}}},
               [&app](http::Request& r) { return CreateArtifact(app, r); }});
-  router.Add({"GET", detail, "artifact_href",
-              {"artifacts_read", "read", "core", "Artifacts", "Inspect an artifact",
-               http::FieldSelectionParameters(), nullptr,
-               {{"200", openapi::JsonResponse("", openapi::Ref("ArtifactResponse"))}}},
-              [&app, spec](http::Request& r) {
-                return http::ReadResource(*spec, r, *app.pool, r.path_params["pulp_id"]);
-              }});
+  AddReadRoute(app, router, spec, doc);
   // Upstream's default access policy has no statement for destroy: even admin gets a 403.
-  router.Add({"DELETE", detail, "artifact_href",
-              {"artifacts_delete", "delete", "core", "Artifacts",
-               "Remove Artifact only if it is not associated with any Content.", {}, nullptr,
+  router.Add({"DELETE",
+              detail,
+              "artifact_href",
+              {"artifacts_delete",
+               "delete",
+               "core",
+               "Artifacts",
+               "Remove Artifact only if it is not associated with any Content.",
+               {},
+               nullptr,
                {{"204", openapi::EmptyResponse("No response body")}}},
               [](http::Request&) -> http::Response {
                 throw http::DetailError(403, "You do not have permission to perform this action.");

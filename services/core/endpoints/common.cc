@@ -3,6 +3,10 @@
 #include <pqxx/pqxx>
 
 #include "absl/strings/str_cat.h"
+#include "services/core/db/pool.h"
+#include "services/core/http/listing.h"
+#include "services/core/http/router.h"
+#include "services/core/openapi/schema.h"
 #include "services/core/tasking/dispatcher.h"
 
 namespace pulp::core::endpoints {
@@ -36,6 +40,36 @@ http::Response Created(const Json& object) {
 std::optional<int64_t> RequesterId(const http::Request& request) {
   if (!request.user) return std::nullopt;
   return request.user->id;
+}
+
+void AddListRoute(AppContext& app, http::Router& router, std::shared_ptr<const http::ListSpec> spec,
+                  const ResourceDoc& doc) {
+  http::Operation op;
+  op.operation_id = doc.id_prefix + "_list";
+  op.action = "list";
+  op.component = doc.component;
+  op.tag = doc.tag;
+  op.summary = "List " + doc.noun + "s";
+  op.parameters = http::ListParameters(*spec);
+  op.responses = {{"200", openapi::PaginatedResponse(app.schemas, doc.response_schema)}};
+  router.Add({"GET", spec->href_prefix, "", std::move(op),
+              [&app, spec](http::Request& r) { return http::ListResource(*spec, r, *app.pool); }});
+}
+
+void AddReadRoute(AppContext& app, http::Router& router, std::shared_ptr<const http::ListSpec> spec,
+                  const ResourceDoc& doc) {
+  http::Operation op;
+  op.operation_id = doc.id_prefix + "_read";
+  op.action = "read";
+  op.component = doc.component;
+  op.tag = doc.tag;
+  op.summary = "Inspect a " + doc.noun;
+  op.parameters = http::FieldSelectionParameters();
+  op.responses = {{"200", openapi::JsonResponse("", openapi::Ref(doc.response_schema))}};
+  router.Add({"GET", spec->href_prefix + "{pulp_id}/", doc.href_param, std::move(op),
+              [&app, spec](http::Request& r) {
+                return http::ReadResource(*spec, r, *app.pool, r.path_params["pulp_id"]);
+              }});
 }
 
 }  // namespace pulp::core::endpoints

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -10,6 +11,11 @@
 namespace pqxx {
 class row;
 }
+
+namespace pulp::core::http {
+struct ListSpec;
+class Router;
+}  // namespace pulp::core::http
 
 namespace pulp::core::endpoints {
 
@@ -32,5 +38,23 @@ http::Response Created(const Json& object);
 
 // The requester's user id for created_by.
 std::optional<int64_t> RequesterId(const http::Request& request);
+
+// How a resource type appears in the schema: "<id_prefix>_list", "<id_prefix>_read", its tag,
+// its detail href parameter and response component.
+struct ResourceDoc {
+  std::string id_prefix;        // "artifacts", "content_file_files"
+  std::string component;        // app label owning it
+  std::string tag;              // "Artifacts"
+  std::string noun;             // "artifact": for summaries
+  std::string href_param;       // "artifact_href"
+  std::string response_schema;  // "ArtifactResponse"
+};
+
+// GET <list> with filters, ordering and pagination from `spec`.
+void AddListRoute(AppContext& app, http::Router& router, std::shared_ptr<const http::ListSpec> spec,
+                  const ResourceDoc& doc);
+// GET <list><pk>/ rendering one row of `spec`.
+void AddReadRoute(AppContext& app, http::Router& router, std::shared_ptr<const http::ListSpec> spec,
+                  const ResourceDoc& doc);
 
 }  // namespace pulp::core::endpoints

@@ -23,11 +23,10 @@ constexpr char kOrphanTask[] = "pulpcore.app.tasks.orphan.orphan_cleanup";
 
 http::Response Cleanup(AppContext& app, http::Request& req, bool deprecated) {
   Json in = deprecated ? Json::object()
-                       : http::ValidateFields(
-                             http::ReadRequestData(req),
-                             {{"content_hrefs", http::Field::kStringList},
-                              {"orphan_protection_time", http::Field::kInteger, false, true, false,
-                               0, 4294967295LL}});
+                       : http::ValidateFields(http::ReadRequestData(req),
+                                              {{"content_hrefs", http::Field::kStringList},
+                                               {"orphan_protection_time", http::Field::kInteger,
+                                                false, true, false, 0, 4294967295LL}});
   Json content_pks = nullptr;
   if (in.contains("content_hrefs")) {
     if (in["content_hrefs"].empty()) throw http::FieldError("content_hrefs", "Must not be [].");
@@ -104,21 +103,42 @@ void RegisterOrphanRoutes(AppContext& app, http::Router& router) {
   app.schemas["OrphansCleanup"] = {
       {"type", "object"},
       {"properties",
-       {{"content_hrefs", {{"type", "array"}, {"items", {{"type", "string"}}},
-                           {"description", "Will delete specified content and associated Artifacts if they are orphans."}}},
-        {"orphan_protection_time", {{"type", "integer"}, {"format", "int64"}, {"nullable", true},
-                                    {"minimum", 0}, {"maximum", 4294967295LL}}}}}};
-  router.Add({"POST", app.ApiV3() + "orphans/cleanup/", "",
-              {"orphans_cleanup_cleanup", "cleanup", "core", "Orphans: Cleanup",
-               "Trigger an asynchronous orphan cleanup operation.", {},
+       {{"content_hrefs",
+         {{"type", "array"},
+          {"items", {{"type", "string"}}},
+          {"description",
+           "Will delete specified content and associated Artifacts if they are orphans."}}},
+        {"orphan_protection_time",
+         {{"type", "integer"},
+          {"format", "int64"},
+          {"nullable", true},
+          {"minimum", 0},
+          {"maximum", 4294967295LL}}}}}};
+  router.Add({"POST",
+              app.ApiV3() + "orphans/cleanup/",
+              "",
+              {"orphans_cleanup_cleanup",
+               "cleanup",
+               "core",
+               "Orphans: Cleanup",
+               "Trigger an asynchronous orphan cleanup operation.",
+               {},
                openapi::RequestBody("OrphansCleanup", openapi::kJsonAndForms, false),
                {{"202", openapi::AsyncResponse(app.schemas)}}},
               [&app](http::Request& r) { return Cleanup(app, r, false); }});
-  router.Add({"DELETE", app.ApiV3() + "orphans/", "",
-              {"orphans_delete", "delete", "core", "Orphans",
-               "DEPRECATED! Trigger an asynchronous task that deletes all orphaned content and artifacts.",
-               {}, nullptr, {{"202", openapi::AsyncResponse(app.schemas)}}},
-              [&app](http::Request& r) { return Cleanup(app, r, true); }});
+  router.Add(
+      {"DELETE",
+       app.ApiV3() + "orphans/",
+       "",
+       {"orphans_delete",
+        "delete",
+        "core",
+        "Orphans",
+        "DEPRECATED! Trigger an asynchronous task that deletes all orphaned content and artifacts.",
+        {},
+        nullptr,
+        {{"202", openapi::AsyncResponse(app.schemas)}}},
+       [&app](http::Request& r) { return Cleanup(app, r, true); }});
 }
 
 }  // namespace pulp::core::endpoints

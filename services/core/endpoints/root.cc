@@ -37,14 +37,16 @@ Json StatusBody(AppContext& app) {
       pqxx::result rows = tx.exec(absl::StrCat(
           "SELECT app_type, name, pulp_iso(last_heartbeat), versions::text FROM core_appstatus"
           " WHERE (app_type = 'worker' AND last_heartbeat >= now() - interval '1 second' * ",
-          s.worker_ttl, ") OR (app_type = 'api' AND last_heartbeat >= now() - interval '1 second' * ",
+          s.worker_ttl,
+          ") OR (app_type = 'api' AND last_heartbeat >= now() - interval '1 second' * ",
           s.api_app_ttl,
           ") OR (app_type = 'content' AND last_heartbeat >= now() - interval '1 second' * ",
           s.content_app_ttl, ") ORDER BY name"));
       for (const auto& r : rows) {
-        online[r[0].as<std::string>()].push_back({{"name", r[1].as<std::string>()},
-                                                  {"last_heartbeat", r[2].as<std::string>()},
-                                                  {"versions", Json::parse(r[3].as<std::string>())}});
+        online[r[0].as<std::string>()].push_back(
+            {{"name", r[1].as<std::string>()},
+             {"last_heartbeat", r[2].as<std::string>()},
+             {"versions", Json::parse(r[3].as<std::string>())}});
       }
       connected = true;
     }
@@ -56,7 +58,8 @@ Json StatusBody(AppContext& app) {
   if (statvfs(app.settings.media_root.c_str(), &fs) == 0) {
     const uint64_t total = static_cast<uint64_t>(fs.f_blocks) * fs.f_frsize;
     const uint64_t free = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
-    storage = {{"total", total}, {"used", total - static_cast<uint64_t>(fs.f_bfree) * fs.f_frsize},
+    storage = {{"total", total},
+               {"used", total - static_cast<uint64_t>(fs.f_bfree) * fs.f_frsize},
                {"free", free}};
   } else {
     storage = {{"total", nullptr}, {"used", nullptr}, {"free", nullptr}};
@@ -70,8 +73,8 @@ Json StatusBody(AppContext& app) {
   body["redis_connection"] = {{"connected", false}};
   body["storage"] = storage;
   body["content_settings"] = {
-      {"content_origin", app.settings.content_origin.empty() ? Json(nullptr)
-                                                             : Json(app.settings.content_origin)},
+      {"content_origin",
+       app.settings.content_origin.empty() ? Json(nullptr) : Json(app.settings.content_origin)},
       {"content_path_prefix", app.settings.content_path_prefix}};
   body["domain_enabled"] = false;
   return body;
@@ -116,11 +119,13 @@ std::string SwaggerPage(const AppContext& app) {
 <head>
 <title>Pulp 3 API</title>
 <meta charset="utf-8"/>
-<link rel="stylesheet" href=")", base, R"(swagger-ui.css">
+<link rel="stylesheet" href=")",
+                      base, R"(swagger-ui.css">
 </head>
 <body>
 <div id="swagger-ui"></div>
-<script src=")", base, R"(swagger-ui-bundle.js"></script>
+<script src=")",
+                      base, R"(swagger-ui-bundle.js"></script>
 <script>
 window.ui = SwaggerUIBundle({url: "../docs/api.json?pk_path=1", dom_id: "#swagger-ui"});
 </script>
@@ -146,11 +151,14 @@ void RegisterRootRoutes(AppContext& app, http::Router& router) {
         {"storage", {{"type", "object"}}},
         {"content_settings", {{"type", "object"}}},
         {"domain_enabled", {{"type", "boolean"}}}}},
-      {"required", {"versions", "online_workers", "online_api_apps", "online_content_apps",
-                    "database_connection", "content_settings", "domain_enabled"}}};
+      {"required",
+       {"versions", "online_workers", "online_api_apps", "online_content_apps",
+        "database_connection", "content_settings", "domain_enabled"}}};
 
   // The API root lists every resource collection by absolute URL, as DRF's root view does.
-  router.Add({"GET", root, "",
+  router.Add({"GET",
+              root,
+              "",
               {"api_root", "", "core", "Root", "API root", {}, nullptr, {}, true},
               [&app, &router, root](http::Request& r) {
                 Json body = Json::object();
@@ -167,19 +175,39 @@ void RegisterRootRoutes(AppContext& app, http::Router& router) {
                 return http::Response::Json(200, body);
               },
               false});
-  router.Add({"GET", root + "status/", "",
-              {"status_read", "", "core", "Status",
-               "Returns status and app information about Pulp.", {}, nullptr,
-               {{"200", openapi::JsonResponse("", openapi::Ref("StatusResponse"))}}, true},
+  router.Add({"GET",
+              root + "status/",
+              "",
+              {"status_read",
+               "",
+               "core",
+               "Status",
+               "Returns status and app information about Pulp.",
+               {},
+               nullptr,
+               {{"200", openapi::JsonResponse("", openapi::Ref("StatusResponse"))}},
+               true},
               [&app](http::Request&) { return http::Response::Json(200, StatusBody(app)); }});
-  router.Add({"GET", root + "livez/", "",
-              {"livez_read", "", "core", "Livez", "Liveness probe: 200 when the process serves.",
-               {}, nullptr, {{"200", openapi::EmptyResponse("No response body")}}, true},
+  router.Add({"GET",
+              root + "livez/",
+              "",
+              {"livez_read",
+               "",
+               "core",
+               "Livez",
+               "Liveness probe: 200 when the process serves.",
+               {},
+               nullptr,
+               {{"200", openapi::EmptyResponse("No response body")}},
+               true},
               [](http::Request&) { return http::Response::Empty(200); }});
-  router.Add({"GET", root + "docs/api.json", "",
+  router.Add({"GET",
+              root + "docs/api.json",
+              "",
               {"docs_api_json", "", "core", "Docs", "OpenAPI schema (JSON)", {}, nullptr, {}, true},
               [&app, &router](http::Request& r) {
-                auto res = http::Response::Json(200, openapi::Generate(app, router, SchemaOptions(r)));
+                auto res =
+                    http::Response::Json(200, openapi::Generate(app, router, SchemaOptions(r)));
                 // drf-spectacular's default type, unless the client asks for plain JSON.
                 if (r.Header("accept").find("application/json") == std::string::npos) {
                   res.content_type = "application/vnd.oai.openapi+json";
@@ -187,7 +215,9 @@ void RegisterRootRoutes(AppContext& app, http::Router& router) {
                 return res;
               },
               false});
-  router.Add({"GET", root + "docs/api.yaml", "",
+  router.Add({"GET",
+              root + "docs/api.yaml",
+              "",
               {"docs_api_yaml", "", "core", "Docs", "OpenAPI schema (YAML)", {}, nullptr, {}, true},
               [&app, &router](http::Request& r) {
                 return http::Response::Text(
@@ -198,13 +228,17 @@ void RegisterRootRoutes(AppContext& app, http::Router& router) {
                     openapi::ToYaml(openapi::Generate(app, router, SchemaOptions(r))));
               },
               false});
-  router.Add({"GET", root + "docs/", "",
+  router.Add({"GET",
+              root + "docs/",
+              "",
               {"docs", "", "core", "Docs", "API documentation", {}, nullptr, {}, true},
               [&app](http::Request&) {
                 return http::Response::Text(200, "text/html; charset=utf-8", DocsPage(app));
               },
               false});
-  router.Add({"GET", root + "swagger/", "",
+  router.Add({"GET",
+              root + "swagger/",
+              "",
               {"swagger", "", "core", "Docs", "API documentation", {}, nullptr, {}, true},
               [&app](http::Request&) {
                 return http::Response::Text(200, "text/html; charset=utf-8", SwaggerPage(app));

@@ -14,6 +14,8 @@ namespace endpoints {
 void RegisterRootRoutes(AppContext& app, http::Router& router);  // root, status, livez, docs
 void RegisterArtifactRoutes(AppContext& app, http::Router& router);
 void RegisterUploadRoutes(AppContext& app, http::Router& router);
+// Generic content list over every registered type; register after the plugins' routes.
+void RegisterContentRoutes(AppContext& app, http::Router& router);
 void RegisterTaskRoutes(AppContext& app, http::Router& router);
 void RegisterTaskGroupRoutes(AppContext& app, http::Router& router);
 void RegisterWorkerRoutes(AppContext& app, http::Router& router);

@@ -17,8 +17,8 @@
 namespace pulp::core::endpoints {
 namespace {
 
-const char* const kStates[] = {"waiting", "skipped", "running", "completed",
-                               "canceled", "failed", "canceling"};
+const char* const kStates[] = {"waiting",  "skipped", "running",  "completed",
+                               "canceled", "failed",  "canceling"};
 
 http::ListSpec TaskGroupListSpec(const AppContext& app) {
   http::ListSpec spec;
@@ -26,8 +26,10 @@ http::ListSpec TaskGroupListSpec(const AppContext& app) {
   spec.from = "core_taskgroup t";
   std::string counts;
   for (const char* s : kStates) {
-    absl::StrAppend(&counts, ", (SELECT count(*) FROM core_task k WHERE k.task_group_id = t.pulp_id"
-                             " AND k.state = '", s, "') AS ", s);
+    absl::StrAppend(&counts,
+                    ", (SELECT count(*) FROM core_task k WHERE k.task_group_id = t.pulp_id"
+                    " AND k.state = '",
+                    s, "') AS ", s);
   }
   spec.columns = absl::StrCat(
       kModelColumns, ", t.description, t.all_tasks_dispatched", counts,
@@ -61,7 +63,8 @@ http::ListSpec TaskGroupListSpec(const AppContext& app) {
 }
 
 http::Response Cancel(AppContext& app, http::Request& req, const http::ListSpec& spec) {
-  Json in = http::ValidateFields(http::ReadRequestData(req), {{"state", http::Field::kString, true}});
+  Json in =
+      http::ValidateFields(http::ReadRequestData(req), {{"state", http::Field::kString, true}});
   if (in["state"] != "canceled") {
     throw http::FieldError("state", "The only acceptable value for 'state' is 'canceled'.");
   }
@@ -75,12 +78,14 @@ http::Response Cancel(AppContext& app, http::Request& req, const http::ListSpec&
     throw http::NotFoundError("TaskGroup");
   }
   pqxx::result waiting = tx.exec(
-      "UPDATE core_task SET state = 'canceled', finished_at = clock_timestamp(), pulp_last_updated ="
-      " clock_timestamp() WHERE task_group_id = " + tx.quote(pk) + " AND state = 'waiting' RETURNING 1");
+      "UPDATE core_task SET state = 'canceled', finished_at = clock_timestamp(), pulp_last_updated "
+      "="
+      " clock_timestamp() WHERE task_group_id = " +
+      tx.quote(pk) + " AND state = 'waiting' RETURNING 1");
   pqxx::result running = tx.exec(
       "UPDATE core_task SET state = 'canceling', pulp_last_updated = clock_timestamp()"
-      " WHERE task_group_id = " + tx.quote(pk) +
-      " AND state = 'running' RETURNING pulp_id::text, worker_id::text");
+      " WHERE task_group_id = " +
+      tx.quote(pk) + " AND state = 'running' RETURNING pulp_id::text, worker_id::text");
   if (waiting.empty() && running.empty()) {
     return http::Response::Json(409, *http::FetchOne(spec, tx, pk));
   }
@@ -100,32 +105,44 @@ http::Response Cancel(AppContext& app, http::Request& req, const http::ListSpec&
 void RegisterTaskGroupRoutes(AppContext& app, http::Router& router) {
   const std::string list = app.ApiV3() + "task-groups/";
   const std::string detail = list + "{pulp_id}/";
-  Json props = {{"pulp_href", {{"type", "string"}, {"format", "uri"}, {"readOnly", true}}},
-                {"prn", {{"type", "string"}, {"readOnly", true}}},
-                {"description", {{"type", "string"}}},
-                {"all_tasks_dispatched", {{"type", "boolean"}}},
-                {"group_progress_reports", {{"type", "array"}, {"items", {{"type", "object"}}}, {"readOnly", true}}},
-                {"tasks", {{"type", "array"}, {"items", {{"type", "object"}}}, {"readOnly", true}}}};
+  Json props = {
+      {"pulp_href", {{"type", "string"}, {"format", "uri"}, {"readOnly", true}}},
+      {"prn", {{"type", "string"}, {"readOnly", true}}},
+      {"description", {{"type", "string"}}},
+      {"all_tasks_dispatched", {{"type", "boolean"}}},
+      {"group_progress_reports",
+       {{"type", "array"}, {"items", {{"type", "object"}}}, {"readOnly", true}}},
+      {"tasks", {{"type", "array"}, {"items", {{"type", "object"}}}, {"readOnly", true}}}};
   for (const char* s : kStates) props[s] = {{"type", "integer"}, {"readOnly", true}};
   app.schemas["TaskGroupResponse"] = {{"type", "object"}, {"properties", props}};
-  app.schemas["PatchedTaskGroupCancel"] = {
-      {"type", "object"}, {"properties", {{"state", {{"type", "string"}}}}}};
+  app.schemas["PatchedTaskGroupCancel"] = {{"type", "object"},
+                                           {"properties", {{"state", {{"type", "string"}}}}}};
   auto spec = std::make_shared<http::ListSpec>(TaskGroupListSpec(app));
-  router.Add({"GET", list, "",
-              {"task_groups_list", "list", "core", "Task-Groups", "List task groups",
+  router.Add({"GET",
+              list,
+              "",
+              {"task_groups_list",
+               "list",
+               "core",
+               "Task-Groups",
+               "List task groups",
                {{"limit", "query", {{"type", "integer"}}, false, ""},
                 {"offset", "query", {{"type", "integer"}}, false, ""}},
-               nullptr, {{"200", openapi::PaginatedResponse(app.schemas, "TaskGroupResponse")}}},
+               nullptr,
+               {{"200", openapi::PaginatedResponse(app.schemas, "TaskGroupResponse")}}},
               [&app, spec](http::Request& r) { return http::ListResource(*spec, r, *app.pool); }});
-  router.Add({"GET", detail, "task_group_href",
-              {"task_groups_read", "read", "core", "Task-Groups", "Inspect a task group",
-               http::FieldSelectionParameters(), nullptr,
-               {{"200", openapi::JsonResponse("", openapi::Ref("TaskGroupResponse"))}}},
-              [&app, spec](http::Request& r) {
-                return http::ReadResource(*spec, r, *app.pool, r.path_params["pulp_id"]);
-              }});
-  router.Add({"PATCH", detail, "task_group_href",
-              {"task_groups_cancel", "", "core", "Task-Groups", "Cancel a task group", {},
+  AddReadRoute(
+      app, router, spec,
+      {"task_groups", "core", "Task-Groups", "task group", "task_group_href", "TaskGroupResponse"});
+  router.Add({"PATCH",
+              detail,
+              "task_group_href",
+              {"task_groups_cancel",
+               "",
+               "core",
+               "Task-Groups",
+               "Cancel a task group",
+               {},
                openapi::RequestBody("PatchedTaskGroupCancel", openapi::kJsonAndForms),
                {{"200", openapi::JsonResponse("", openapi::Ref("TaskGroupResponse"))},
                 {"409", openapi::JsonResponse("", openapi::Ref("TaskGroupResponse"))}}},

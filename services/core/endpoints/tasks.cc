@@ -26,8 +26,8 @@
 namespace pulp::core::endpoints {
 namespace {
 
-const std::vector<std::string> kStates = {"waiting",   "skipped",  "running",  "completed",
-                                          "failed",    "canceled", "canceling"};
+const std::vector<std::string> kStates = {"waiting", "skipped",  "running",  "completed",
+                                          "failed",  "canceled", "canceling"};
 
 Json TextArray(const pqxx::field& f) {
   Json out = Json::array();
@@ -61,8 +61,10 @@ std::string ResourceCondition(const AppContext& app, pqxx::transaction_base& tx,
     const std::string v = ResourceValue(app, raw);
     const bool by_pk = IsUuid(v);
     auto match = [&](const std::string& prefix) {
-      return by_pk ? absl::StrCat("EXISTS (SELECT 1 FROM unnest(t.reserved_resources_record) r"
-                                  " WHERE r LIKE ", tx.quote(prefix + "%:" + v), ")")
+      return by_pk ? absl::StrCat(
+                         "EXISTS (SELECT 1 FROM unnest(t.reserved_resources_record) r"
+                         " WHERE r LIKE ",
+                         tx.quote(prefix + "%:" + v), ")")
                    : absl::StrCat(tx.quote(prefix + v), " = ANY(t.reserved_resources_record)");
     };
     if (which == "exclusive") {
@@ -79,8 +81,8 @@ std::string ResourceCondition(const AppContext& app, pqxx::transaction_base& tx,
 
 http::Response Cancel(AppContext& app, http::Request& req, const http::ListSpec& spec) {
   const std::string pk = req.path_params["pulp_id"];
-  Json in = http::ValidateFields(http::ReadRequestData(req),
-                                 {{"state", http::Field::kString, true}});
+  Json in =
+      http::ValidateFields(http::ReadRequestData(req), {{"state", http::Field::kString, true}});
   if (in["state"] != "canceled") {
     throw http::FieldError("state", "The only acceptable value for 'state' is 'canceled'.");
   }
@@ -88,8 +90,9 @@ http::Response Cancel(AppContext& app, http::Request& req, const http::ListSpec&
   auto lease = app.pool->Acquire();
   if (!lease.ok()) throw http::FromStatus(lease.status());
   pqxx::work tx(**lease);
-  pqxx::result r = tx.exec(absl::StrCat("SELECT state, worker_id::text FROM core_task WHERE pulp_id = ",
-                                        tx.quote(pk), "::uuid FOR UPDATE"));
+  pqxx::result r = tx.exec(
+      absl::StrCat("SELECT state, worker_id::text FROM core_task WHERE pulp_id = ", tx.quote(pk),
+                   "::uuid FOR UPDATE"));
   if (r.empty()) throw http::NotFoundError("Task");
   const std::string state = r[0][0].as<std::string>();
   if (state == "completed" || state == "failed" || state == "skipped") {
@@ -97,12 +100,16 @@ http::Response Cancel(AppContext& app, http::Request& req, const http::ListSpec&
   }
   if (state == "waiting") {
     // Nobody runs it yet: it ends here, and whatever queued behind it may start.
-    tx.exec(absl::StrCat("UPDATE core_task SET state = 'canceled', finished_at = clock_timestamp(),"
-                         " pulp_last_updated = clock_timestamp() WHERE pulp_id = ", tx.quote(pk)));
+    tx.exec(
+        absl::StrCat("UPDATE core_task SET state = 'canceled', finished_at = clock_timestamp(),"
+                     " pulp_last_updated = clock_timestamp() WHERE pulp_id = ",
+                     tx.quote(pk)));
     tasking::WakeOneIdleWorker(tx, app.settings.worker_ttl);
   } else if (state == "running") {
-    tx.exec(absl::StrCat("UPDATE core_task SET state = 'canceling', pulp_last_updated ="
-                         " clock_timestamp() WHERE pulp_id = ", tx.quote(pk)));
+    tx.exec(
+        absl::StrCat("UPDATE core_task SET state = 'canceling', pulp_last_updated ="
+                     " clock_timestamp() WHERE pulp_id = ",
+                     tx.quote(pk)));
     // The worker running it kills the task's process the moment this commits.
     if (!r[0][1].is_null()) {
       tx.exec("SELECT pg_notify(" + tx.quote(tasking::WorkerChannel(r[0][1].as<std::string>())) +
@@ -120,8 +127,8 @@ http::Response DeleteTask(AppContext& app, http::Request& req) {
   auto lease = app.pool->Acquire();
   if (!lease.ok()) throw http::FromStatus(lease.status());
   pqxx::work tx(**lease);
-  pqxx::result r = tx.exec(absl::StrCat("SELECT state FROM core_task WHERE pulp_id = ",
-                                        tx.quote(pk), "::uuid FOR UPDATE"));
+  pqxx::result r = tx.exec(absl::StrCat(
+      "SELECT state FROM core_task WHERE pulp_id = ", tx.quote(pk), "::uuid FOR UPDATE"));
   if (r.empty()) throw http::NotFoundError("Task");
   const std::string state = r[0][0].as<std::string>();
   if (state == "waiting" || state == "running" || state == "canceling") {
@@ -136,9 +143,9 @@ constexpr char kPurgeTask[] = "pulpcore.app.tasks.purge.purge";
 constexpr char kSleepTask[] = "pulpcore.app.tasks.test.sleep";
 
 http::Response Purge(AppContext& app, http::Request& req) {
-  Json in = http::ValidateFields(http::ReadRequestData(req),
-                                 {{"finished_before", http::Field::kString},
-                                  {"states", http::Field::kStringList}});
+  Json in = http::ValidateFields(
+      http::ReadRequestData(req),
+      {{"finished_before", http::Field::kString}, {"states", http::Field::kStringList}});
   std::string before;
   if (in.contains("finished_before")) {
     before = http::ParseDateTime(in["finished_before"]);
@@ -147,8 +154,8 @@ http::Response Purge(AppContext& app, http::Request& req) {
   Json states = in.value("states", Json::array({"completed"}));
   for (const auto& st : states) {
     if (st != "completed" && st != "failed" && st != "canceled" && st != "skipped") {
-      throw http::FieldError("states", absl::StrCat("\"", st.get<std::string>(),
-                                                    "\" is not a valid choice."));
+      throw http::FieldError(
+          "states", absl::StrCat("\"", st.get<std::string>(), "\" is not a valid choice."));
     }
   }
   tasking::DispatchRequest task;
@@ -202,10 +209,11 @@ void RegisterTaskFunctions(tasking::TaskRegistry& registry) {
     for (size_t i = 0; i < states.size(); ++i) in += (i ? "," : "") + tx.quote(states[i]);
     in += ")";
     const Json before = kwargs.value("finished_before", Json(nullptr));
-    pqxx::result r = tx.exec(absl::StrCat(
-        "DELETE FROM core_task WHERE state IN ", in, " AND finished_at < ",
-        before.is_null() ? "now() - interval '30 days'" : tx.quote(before.get<std::string>()) + "::timestamptz",
-        " AND pulp_id <> ", tx.quote(ctx.task_id()), " RETURNING 1"));
+    pqxx::result r = tx.exec(
+        absl::StrCat("DELETE FROM core_task WHERE state IN ", in, " AND finished_at < ",
+                     before.is_null() ? "now() - interval '30 days'"
+                                      : tx.quote(before.get<std::string>()) + "::timestamptz",
+                     " AND pulp_id <> ", tx.quote(ctx.task_id()), " RETURNING 1"));
     tx.commit();
     return Json(nullptr);
   });
@@ -219,7 +227,8 @@ void RegisterTaskFunctions(tasking::TaskRegistry& registry) {
         ::close(fd);
       }
     }
-    double seconds = kwargs.value("seconds", Json(0)).is_number() ? kwargs["seconds"].get<double>() : 0;
+    double seconds =
+        kwargs.value("seconds", Json(0)).is_number() ? kwargs["seconds"].get<double>() : 0;
     if (seconds > 0) usleep(static_cast<useconds_t>(seconds * 1e6));
     if (kwargs.value("fail", false)) throw std::runtime_error("The test task failed as asked.");
     return Json(nullptr);
@@ -253,7 +262,11 @@ http::ListSpec TaskListSpec(const AppContext& app) {
   };
   const std::string prefix = spec.href_prefix;
   auto href_filter = [&app](const char* name, const char* column, const std::string& list_prefix) {
-    return F{name, column, F::kCustom, {""}, {},
+    return F{name,
+             column,
+             F::kCustom,
+             {""},
+             {},
              [list_prefix, name, column](const std::string& v, pqxx::transaction_base& tx) {
                std::string pk = absl::StartsWith(v, "prn:") ? v.substr(v.rfind(':') + 1)
                                                             : http::PkFromHref(v, list_prefix);
@@ -262,22 +275,31 @@ http::ListSpec TaskListSpec(const AppContext& app) {
              }};
   };
   spec.filters.push_back(href_filter("parent_task", "t.parent_task_id", prefix));
-  spec.filters.push_back(href_filter("task_group", "t.task_group_id", app.ApiV3() + "task-groups/"));
   spec.filters.push_back(
-      {"child_tasks", "", F::kCustom, {""}, {},
+      href_filter("task_group", "t.task_group_id", app.ApiV3() + "task-groups/"));
+  spec.filters.push_back(
+      {"child_tasks",
+       "",
+       F::kCustom,
+       {""},
+       {},
        [prefix](const std::string& v, pqxx::transaction_base& tx) {
-         std::string pk = absl::StartsWith(v, "prn:") ? v.substr(v.rfind(':') + 1)
-                                                      : http::PkFromHref(v, prefix);
-         if (!IsUuid(pk)) throw http::FieldError("child_tasks", "Invalid hyperlink - No URL match.");
+         std::string pk =
+             absl::StartsWith(v, "prn:") ? v.substr(v.rfind(':') + 1) : http::PkFromHref(v, prefix);
+         if (!IsUuid(pk))
+           throw http::FieldError("child_tasks", "Invalid hyperlink - No URL match.");
          return absl::StrCat("t.pulp_id = (SELECT parent_task_id FROM core_task WHERE pulp_id = ",
                              tx.quote(pk), "::uuid)");
        }});
-  spec.filters.push_back(
-      {"created_resources", "", F::kCustom, {""}, {},
-       [](const std::string& v, pqxx::transaction_base& tx) {
-         return absl::StrCat("(", tx.quote(v), " = ANY(t.created_resources) OR ", tx.quote(v),
-                             " = ANY(t.created_resource_prns))");
-       }});
+  spec.filters.push_back({"created_resources",
+                          "",
+                          F::kCustom,
+                          {""},
+                          {},
+                          [](const std::string& v, pqxx::transaction_base& tx) {
+                            return absl::StrCat("(", tx.quote(v), " = ANY(t.created_resources) OR ",
+                                                tx.quote(v), " = ANY(t.created_resource_prns))");
+                          }});
   const AppContext* appp = &app;
   for (const char* which : {"reserved", "exclusive", "shared"}) {
     const std::string base = absl::StrCat(which, "_resources");
@@ -285,7 +307,11 @@ http::ListSpec TaskListSpec(const AppContext& app) {
       const std::string kind = which;
       const bool is_in = std::string(lookup) == "in";
       spec.filters.push_back(
-          {base, "", F::kCustom, {lookup}, {},
+          {base,
+           "",
+           F::kCustom,
+           {lookup},
+           {},
            [appp, kind, is_in](const std::string& v, pqxx::transaction_base& tx) {
              std::vector<std::string> values;
              if (is_in) {
@@ -299,26 +325,32 @@ http::ListSpec TaskListSpec(const AppContext& app) {
            }});
     }
   }
-  spec.filters.push_back({"worker", "", F::kCustom, {""}, {},
-                          [](const std::string&, pqxx::transaction_base&) {
-                            return std::string("FALSE");  // `worker` is always null upstream
-                          }});
-  spec.ordering = {{"pulp_id", "t.pulp_id"},          {"pulp_created", "t.pulp_created"},
-                   {"pulp_last_updated", "t.pulp_last_updated"}, {"state", "t.state"},
-                   {"name", "t.name"},                {"started_at", "t.started_at"},
-                   {"finished_at", "t.finished_at"},  {"unblocked_at", "t.unblocked_at"},
+  spec.filters.push_back(
+      {"worker", "", F::kCustom, {""}, {}, [](const std::string&, pqxx::transaction_base&) {
+         return std::string("FALSE");  // `worker` is always null upstream
+       }});
+  spec.ordering = {{"pulp_id", "t.pulp_id"},
+                   {"pulp_created", "t.pulp_created"},
+                   {"pulp_last_updated", "t.pulp_last_updated"},
+                   {"state", "t.state"},
+                   {"name", "t.name"},
+                   {"started_at", "t.started_at"},
+                   {"finished_at", "t.finished_at"},
+                   {"unblocked_at", "t.unblocked_at"},
                    {"logging_cid", "t.logging_cid"}};
-  spec.minimal_fields = {"pulp_href", "prn", "pulp_created", "pulp_last_updated", "pulp_api_version",
-                         "name", "state", "unblocked_at", "started_at", "finished_at", "worker"};
+  spec.minimal_fields = {"pulp_href",        "prn",         "pulp_created", "pulp_last_updated",
+                         "pulp_api_version", "name",        "state",        "unblocked_at",
+                         "started_at",       "finished_at", "worker"};
   const std::string api = app.ApiV3();
   spec.serialize = [prefix, api](const pqxx::row& row) {
     Json j = ModelFields(row, prefix, "core.task");
     j["state"] = row["state"].as<std::string>();
     j["name"] = row["name"].as<std::string>();
     j["logging_cid"] = row["logging_cid"].as<std::string>();
-    j["created_by"] = row["created_by_id"].is_null()
-                          ? Json(nullptr)
-                          : Json(absl::StrCat(api, "users/", row["created_by_id"].as<int64_t>(), "/"));
+    j["created_by"] =
+        row["created_by_id"].is_null()
+            ? Json(nullptr)
+            : Json(absl::StrCat(api, "users/", row["created_by_id"].as<int64_t>(), "/"));
     j["unblocked_at"] = TextOrNull(row, "unblocked_at");
     j["started_at"] = TextOrNull(row, "started_at");
     j["finished_at"] = TextOrNull(row, "finished_at");
@@ -328,11 +360,13 @@ http::ListSpec TaskListSpec(const AppContext& app) {
                            ? Json(nullptr)
                            : Json(prefix + row["parent_task_id"].as<std::string>() + "/");
     Json children = Json::array();
-    for (const auto& c : TextArray(row["child_tasks"])) children.push_back(prefix + c.get<std::string>() + "/");
+    for (const auto& c : TextArray(row["child_tasks"]))
+      children.push_back(prefix + c.get<std::string>() + "/");
     j["child_tasks"] = children;
-    j["task_group"] = row["task_group_id"].is_null()
-                          ? Json(nullptr)
-                          : Json(api + "task-groups/" + row["task_group_id"].as<std::string>() + "/");
+    j["task_group"] =
+        row["task_group_id"].is_null()
+            ? Json(nullptr)
+            : Json(api + "task-groups/" + row["task_group_id"].as<std::string>() + "/");
     j["progress_reports"] = JsonOrNull(row["progress_reports"]);
     j["created_resources"] = TextArray(row["created_resources"]);
     j["created_resource_prns"] = TextArray(row["created_resource_prns"]);
@@ -362,9 +396,12 @@ void RegisterTaskRoutes(AppContext& app, http::Router& router) {
   }
   props["error"] = {{"type", "object"}, {"nullable", true}, {"readOnly", true}};
   props["result"] = {{"type", "object"}, {"nullable", true}, {"readOnly", true}};
-  props["child_tasks"] = {{"type", "array"}, {"items", {{"type", "string"}, {"format", "uri"}}}, {"readOnly", true}};
-  props["progress_reports"] = {{"type", "array"}, {"items", {{"type", "object"}}}, {"readOnly", true}};
-  for (const char* k : {"created_resources", "created_resource_prns", "reserved_resources_record"}) {
+  props["child_tasks"] = {
+      {"type", "array"}, {"items", {{"type", "string"}, {"format", "uri"}}}, {"readOnly", true}};
+  props["progress_reports"] = {
+      {"type", "array"}, {"items", {{"type", "object"}}}, {"readOnly", true}};
+  for (const char* k :
+       {"created_resources", "created_resource_prns", "reserved_resources_record"}) {
     props[k] = {{"type", "array"}, {"items", {{"type", "string"}}}, {"readOnly", true}};
   }
   app.schemas["TaskResponse"] = {{"type", "object"}, {"properties", props}, {"required", {"name"}}};
@@ -372,41 +409,69 @@ void RegisterTaskRoutes(AppContext& app, http::Router& router) {
       {"type", "object"},
       {"properties",
        {{"finished_before", {{"type", "string"}, {"format", "date-time"}}},
-        {"states", {{"type", "array"}, {"items", {{"type", "string"}, {"enum", {"skipped", "completed", "failed", "canceled"}}}}}}}}};
+        {"states",
+         {{"type", "array"},
+          {"items",
+           {{"type", "string"}, {"enum", {"skipped", "completed", "failed", "canceled"}}}}}}}}};
   app.schemas["PatchedTaskCancel"] = {
       {"type", "object"},
-      {"properties", {{"state", {{"type", "string"}, {"description", "The desired state of the task. Only 'canceled' is accepted."}}}}}};
+      {"properties",
+       {{"state",
+         {{"type", "string"},
+          {"description", "The desired state of the task. Only 'canceled' is accepted."}}}}}};
 
   auto spec = std::make_shared<http::ListSpec>(TaskListSpec(app));
-  router.Add({"GET", list, "", {"tasks_list", "list", "core", "Tasks", "List tasks",
-                                http::ListParameters(*spec), nullptr,
-                                {{"200", openapi::PaginatedResponse(app.schemas, "TaskResponse")}}},
-              [&app, spec](http::Request& r) { return http::ListResource(*spec, r, *app.pool); }});
-  router.Add({"GET", detail, "task_href",
-              {"tasks_read", "read", "core", "Tasks", "Inspect a task",
-               http::FieldSelectionParameters(), nullptr,
-               {{"200", openapi::JsonResponse("", openapi::Ref("TaskResponse"))}}},
-              [&app, spec](http::Request& r) {
-                return http::ReadResource(*spec, r, *app.pool, r.path_params["pulp_id"]);
-              }});
-  router.Add({"PATCH", detail, "task_href",
-              {"tasks_cancel", "", "core", "Tasks", "Cancel a task", {},
+  const ResourceDoc doc{"tasks", "core", "Tasks", "task", "task_href", "TaskResponse"};
+  AddListRoute(app, router, spec, doc);
+  AddReadRoute(app, router, spec, doc);
+  router.Add({"PATCH",
+              detail,
+              "task_href",
+              {"tasks_cancel",
+               "",
+               "core",
+               "Tasks",
+               "Cancel a task",
+               {},
                openapi::RequestBody("PatchedTaskCancel", openapi::kJsonAndForms),
                {{"200", openapi::JsonResponse("", openapi::Ref("TaskResponse"))},
                 {"409", openapi::JsonResponse("", openapi::Ref("TaskResponse"))}}},
               [&app, spec](http::Request& r) { return Cancel(app, r, *spec); }});
-  router.Add({"POST", list + "purge/", "",
-              {"tasks_purge", "", "core", "Tasks", "Purge completed tasks", {},
+  router.Add({"POST",
+              list + "purge/",
+              "",
+              {"tasks_purge",
+               "",
+               "core",
+               "Tasks",
+               "Purge completed tasks",
+               {},
                openapi::RequestBody("Purge", openapi::kJsonAndForms, false),
                {{"202", openapi::AsyncResponse(app.schemas)}}},
               [&app](http::Request& r) { return Purge(app, r); }});
-  router.Add({"POST", list + "test/", "",
-              {"tasks_test", "test", "core", "Tasks", "Test task (TASK_TEST_ENDPOINTS only)", {},
-               nullptr, {{"202", openapi::AsyncResponse(app.schemas)}}},
+  router.Add({"POST",
+              list + "test/",
+              "",
+              {"tasks_test",
+               "test",
+               "core",
+               "Tasks",
+               "Test task (TASK_TEST_ENDPOINTS only)",
+               {},
+               nullptr,
+               {{"202", openapi::AsyncResponse(app.schemas)}}},
               [&app](http::Request& r) { return TestTask(app, r); },
               false});
-  router.Add({"DELETE", detail, "task_href",
-              {"tasks_delete", "delete", "core", "Tasks", "Delete a task", {}, nullptr,
+  router.Add({"DELETE",
+              detail,
+              "task_href",
+              {"tasks_delete",
+               "delete",
+               "core",
+               "Tasks",
+               "Delete a task",
+               {},
+               nullptr,
                {{"204", openapi::EmptyResponse("No response body")}}},
               [&app](http::Request& r) { return DeleteTask(app, r); }});
 }

@@ -36,8 +36,10 @@ http::ListSpec UploadListSpec(const AppContext& app) {
   spec.href_prefix = app.ApiV3() + "uploads/";
   spec.prn_type = "core.upload";
   spec.filters.push_back({"size", "t.size", http::FilterDef::kNumber, {"", "gt", "lt", "range"}});
-  spec.ordering = {{"pulp_id", "t.pulp_id"}, {"pulp_created", "t.pulp_created"},
-                   {"pulp_last_updated", "t.pulp_last_updated"}, {"size", "t.size"}};
+  spec.ordering = {{"pulp_id", "t.pulp_id"},
+                   {"pulp_created", "t.pulp_created"},
+                   {"pulp_last_updated", "t.pulp_last_updated"},
+                   {"size", "t.size"}};
   const std::string prefix = spec.href_prefix;
   spec.serialize = [prefix](const pqxx::row& row) {
     Json j = ModelFields(row, prefix, "core.upload");
@@ -50,8 +52,8 @@ http::ListSpec UploadListSpec(const AppContext& app) {
 // Locks the upload row; 404 if it does not exist.
 int64_t LockUpload(pqxx::transaction_base& tx, const std::string& pk) {
   if (!IsUuid(pk)) throw http::DetailError(404, "Not found.");
-  pqxx::result r = tx.exec(absl::StrCat("SELECT size FROM core_upload WHERE pulp_id = ",
-                                        tx.quote(pk), "::uuid FOR UPDATE"));
+  pqxx::result r = tx.exec(absl::StrCat(
+      "SELECT size FROM core_upload WHERE pulp_id = ", tx.quote(pk), "::uuid FOR UPDATE"));
   if (r.empty()) throw http::NotFoundError("Upload");
   return r[0][0].as<int64_t>();
 }
@@ -100,22 +102,15 @@ http::Response PutChunk(AppContext& app, http::Request& req) {
     auto lease = app.pool->Acquire();
     if (!lease.ok()) throw http::FromStatus(lease.status());
     pqxx::read_transaction tx(**lease);
-    pqxx::result r = tx.exec(absl::StrCat("SELECT size FROM core_upload WHERE pulp_id = ",
-                                          tx.quote(pk), "::uuid"));
+    pqxx::result r = tx.exec(
+        absl::StrCat("SELECT size FROM core_upload WHERE pulp_id = ", tx.quote(pk), "::uuid"));
     if (r.empty()) throw http::NotFoundError("Upload");
     upload_size = r[0][0].as<int64_t>();
   }
   if (end > upload_size - 1) throw http::NonFieldError("End byte is greater than upload size.");
 
   std::unique_ptr<storage::FileWriter> writer;
-  http::FileSinkFactory sinks = [&](const std::string& field, const std::string&)
-      -> std::unique_ptr<http::FileSink> {
-    if (field != "file" || writer) return nullptr;
-    auto w = app.store->NewWriter();
-    if (!w.ok()) throw http::FromStatus(w.status());
-    writer = std::move(*w);
-    return storage::SinkFor(writer.get());
-  };
+  http::FileSinkFactory sinks = storage::WriterSinkFactory(*app.store, &writer);
   http::RequestData data = http::ReadRequestData(req, sinks);
   Json in = http::ValidateFields(
       data, {{"file", http::Field::kFile, true}, {"sha256", http::Field::kString, false, true}});
@@ -138,15 +133,19 @@ http::Response PutChunk(AppContext& app, http::Request& req) {
   try {
     pqxx::work tx(**lease);
     LockUpload(tx, pk);
-    pqxx::result old = tx.exec(absl::StrCat(
-        "DELETE FROM core_uploadchunk WHERE upload_id = ", tx.quote(pk), " AND \"offset\" = ",
-        start, " RETURNING file"));
+    pqxx::result old =
+        tx.exec(absl::StrCat("DELETE FROM core_uploadchunk WHERE upload_id = ", tx.quote(pk),
+                             " AND \"offset\" = ", start, " RETURNING file"));
     if (!old.empty()) replaced = old[0][0].as<std::string>();
-    tx.exec(absl::StrCat("INSERT INTO core_uploadchunk (pulp_id, upload_id, \"offset\", size, file)"
-                         " VALUES (", tx.quote(chunk_pk), ", ", tx.quote(pk), ", ", start, ", ",
-                         writer->size(), ", ", tx.quote(name), ")"));
-    tx.exec(absl::StrCat("UPDATE core_upload SET pulp_last_updated = clock_timestamp()"
-                         " WHERE pulp_id = ", tx.quote(pk)));
+    tx.exec(
+        absl::StrCat("INSERT INTO core_uploadchunk (pulp_id, upload_id, \"offset\", size, file)"
+                     " VALUES (",
+                     tx.quote(chunk_pk), ", ", tx.quote(pk), ", ", start, ", ", writer->size(),
+                     ", ", tx.quote(name), ")"));
+    tx.exec(
+        absl::StrCat("UPDATE core_upload SET pulp_last_updated = clock_timestamp()"
+                     " WHERE pulp_id = ",
+                     tx.quote(pk)));
     obj = *http::FetchOne(UploadListSpec(app), tx, pk);
     tx.commit();
   } catch (...) {
@@ -160,8 +159,8 @@ http::Response PutChunk(AppContext& app, http::Request& req) {
 // Deletes the upload row (chunks cascade) and then the chunk files.
 void DeleteUpload(AppContext& app, pqxx::transaction_base& tx, const std::string& pk,
                   std::vector<std::string>* files) {
-  for (const auto& row : tx.exec(absl::StrCat(
-           "SELECT file FROM core_uploadchunk WHERE upload_id = ", tx.quote(pk)))) {
+  for (const auto& row : tx.exec(
+           absl::StrCat("SELECT file FROM core_uploadchunk WHERE upload_id = ", tx.quote(pk)))) {
     files->push_back(row[0].as<std::string>());
   }
   tx.exec(absl::StrCat("DELETE FROM core_upload WHERE pulp_id = ", tx.quote(pk)));
@@ -184,8 +183,9 @@ http::Response Delete(AppContext& app, http::Request& req) {
 
 http::Response Commit(AppContext& app, http::Request& req) {
   const std::string pk = req.path_params["pulp_id"];
-  Json in = http::ValidateFields(http::ReadRequestData(req),
-                                 {{"sha256", http::Field::kString, true, false, false, {}, {}, 128}});
+  Json in =
+      http::ValidateFields(http::ReadRequestData(req),
+                           {{"sha256", http::Field::kString, true, false, false, {}, {}, 128}});
   {
     auto lease = app.pool->Acquire();
     if (!lease.ok()) throw http::FromStatus(lease.status());
@@ -221,9 +221,9 @@ std::string CommitUploadToArtifact(AppContext& app, const std::string& upload_pk
     auto writer = app.store->NewWriter();
     if (!writer.ok()) throw http::FromStatus(writer.status());
     int64_t expected_offset = 0;
-    for (const auto& row : tx.exec(absl::StrCat(
-             "SELECT \"offset\", size, file FROM core_uploadchunk WHERE upload_id = ",
-             tx.quote(upload_pk), " ORDER BY \"offset\""))) {
+    for (const auto& row : tx.exec(
+             absl::StrCat("SELECT \"offset\", size, file FROM core_uploadchunk WHERE upload_id = ",
+                          tx.quote(upload_pk), " ORDER BY \"offset\""))) {
       const int64_t offset = row[0].as<int64_t>();
       if (offset != expected_offset) {
         throw std::runtime_error("The upload's chunks do not cover the whole file.");
@@ -246,7 +246,8 @@ std::string CommitUploadToArtifact(AppContext& app, const std::string& upload_pk
     if (expected_offset != size) {
       throw std::runtime_error("The upload's chunks do not cover the whole file.");
     }
-    if (auto st = (*writer)->Finish(); !st.ok()) throw std::runtime_error(std::string(st.message()));
+    if (auto st = (*writer)->Finish(); !st.ok())
+      throw std::runtime_error(std::string(st.message()));
     if (!expected_sha256.empty() && (*writer)->digests().at("sha256") != expected_sha256) {
       throw std::runtime_error("The sha256 checksum did not match.");
     }
@@ -273,39 +274,58 @@ void RegisterUploadRoutes(AppContext& app, http::Router& router) {
   const std::string list = app.ApiV3() + "uploads/";
   const std::string detail = list + "{pulp_id}/";
   Json props = openapi::ModelResponseProperties();
-  props["size"] = {{"type", "integer"}, {"format", "int64"}, {"description", "The size of the upload in bytes."}};
+  props["size"] = {{"type", "integer"},
+                   {"format", "int64"},
+                   {"description", "The size of the upload in bytes."}};
   props["completed"] = {{"type", "string"}, {"format", "date-time"}, {"readOnly", true}};
-  app.schemas["UploadResponse"] = {{"type", "object"}, {"properties", props}, {"required", {"size"}}};
+  app.schemas["UploadResponse"] = {
+      {"type", "object"}, {"properties", props}, {"required", {"size"}}};
   Json detail_props = props;
-  const Json chunk = {{"type", "object"},
-                      {"properties", {{"offset", {{"type", "integer"}}}, {"size", {{"type", "integer"}}}}}};
+  const Json chunk = {
+      {"type", "object"},
+      {"properties", {{"offset", {{"type", "integer"}}}, {"size", {{"type", "integer"}}}}}};
   detail_props["chunks"] = {{"type", "array"}, {"readOnly", true}, {"items", chunk}};
-  app.schemas["UploadDetailResponse"] = {{"type", "object"}, {"properties", detail_props}, {"required", {"size"}}};
+  app.schemas["UploadDetailResponse"] = {
+      {"type", "object"}, {"properties", detail_props}, {"required", {"size"}}};
   app.schemas["Upload"] = {{"type", "object"},
                            {"properties", {{"size", {{"type", "integer"}, {"format", "int64"}}}}},
                            {"required", {"size"}}};
   app.schemas["UploadChunk"] = {
       {"type", "object"},
-      {"properties", {{"file", {{"type", "string"}, {"format", "binary"}}},
-                      {"sha256", {{"type", "string"}, {"nullable", true}, {"minLength", 1}}}}},
+      {"properties",
+       {{"file", {{"type", "string"}, {"format", "binary"}}},
+        {"sha256", {{"type", "string"}, {"nullable", true}, {"minLength", 1}}}}},
       {"required", {"file"}}};
-  app.schemas["UploadCommit"] = {{"type", "object"},
-                                 {"properties", {{"sha256", {{"type", "string"}, {"minLength", 1}}}}},
-                                 {"required", {"sha256"}}};
+  app.schemas["UploadCommit"] = {
+      {"type", "object"},
+      {"properties", {{"sha256", {{"type", "string"}, {"minLength", 1}}}}},
+      {"required", {"sha256"}}};
 
   auto spec = std::make_shared<http::ListSpec>(UploadListSpec(app));
-  router.Add({"GET", list, "", {"uploads_list", "list", "core", "Uploads", "List uploads",
-                                http::ListParameters(*spec), nullptr,
-                                {{"200", openapi::PaginatedResponse(app.schemas, "UploadResponse")}}},
-              [&app, spec](http::Request& r) { return http::ListResource(*spec, r, *app.pool); }});
-  router.Add({"POST", list, "",
-              {"uploads_create", "create", "core", "Uploads", "Create an upload", {},
+  AddListRoute(app, router, spec,
+               {"uploads", "core", "Uploads", "upload", "upload_href", "UploadResponse"});
+  router.Add({"POST",
+              list,
+              "",
+              {"uploads_create",
+               "create",
+               "core",
+               "Uploads",
+               "Create an upload",
+               {},
                openapi::RequestBody("Upload", openapi::kJsonAndForms),
                {{"201", openapi::JsonResponse("", openapi::Ref("UploadResponse"))}}},
               [&app](http::Request& r) { return CreateUpload(app, r); }});
-  router.Add({"GET", detail, "upload_href",
-              {"uploads_read", "read", "core", "Uploads", "Inspect an upload",
-               http::FieldSelectionParameters(), nullptr,
+  router.Add({"GET",
+              detail,
+              "upload_href",
+              {"uploads_read",
+               "read",
+               "core",
+               "Uploads",
+               "Inspect an upload",
+               http::FieldSelectionParameters(),
+               nullptr,
                {{"200", openapi::JsonResponse("", openapi::Ref("UploadDetailResponse"))}}},
               [&app](http::Request& r) {
                 const std::string pk = r.path_params["pulp_id"];
@@ -313,21 +333,47 @@ void RegisterUploadRoutes(AppContext& app, http::Router& router) {
                 auto lease = app.pool->Acquire();
                 if (!lease.ok()) throw http::FromStatus(lease.status());
                 pqxx::read_transaction tx(**lease);
-                return http::Response::Json(200, http::SelectFields(ReadUploadWithChunks(app, tx, pk), r));
+                return http::Response::Json(
+                    200, http::SelectFields(ReadUploadWithChunks(app, tx, pk), r));
               }});
-  router.Add({"PUT", detail, "upload_href",
-              {"uploads_update", "update", "core", "Uploads", "Upload a file chunk",
-               {{"Content-Range", "header", {{"type", "string"}}, true,
-                 "The Content-Range header specifies the location of the file chunk within the file."}},
-               openapi::RequestBody("UploadChunk", openapi::kFormsOnly),
-               {{"200", openapi::JsonResponse("", openapi::Ref("UploadResponse"))}}},
-              [&app](http::Request& r) { return PutChunk(app, r); }});
-  router.Add({"DELETE", detail, "upload_href",
-              {"uploads_delete", "delete", "core", "Uploads", "Delete an upload", {}, nullptr,
+  router.Add(
+      {"PUT",
+       detail,
+       "upload_href",
+       {"uploads_update",
+        "update",
+        "core",
+        "Uploads",
+        "Upload a file chunk",
+        {{"Content-Range",
+          "header",
+          {{"type", "string"}},
+          true,
+          "The Content-Range header specifies the location of the file chunk within the file."}},
+        openapi::RequestBody("UploadChunk", openapi::kFormsOnly),
+        {{"200", openapi::JsonResponse("", openapi::Ref("UploadResponse"))}}},
+       [&app](http::Request& r) { return PutChunk(app, r); }});
+  router.Add({"DELETE",
+              detail,
+              "upload_href",
+              {"uploads_delete",
+               "delete",
+               "core",
+               "Uploads",
+               "Delete an upload",
+               {},
+               nullptr,
                {{"204", openapi::EmptyResponse("No response body")}}},
               [&app](http::Request& r) { return Delete(app, r); }});
-  router.Add({"POST", detail + "commit/", "upload_href",
-              {"uploads_commit", "commit", "core", "Uploads", "Finish an Upload", {},
+  router.Add({"POST",
+              detail + "commit/",
+              "upload_href",
+              {"uploads_commit",
+               "commit",
+               "core",
+               "Uploads",
+               "Finish an Upload",
+               {},
                openapi::RequestBody("UploadCommit", openapi::kJsonAndForms),
                {{"202", openapi::AsyncResponse(app.schemas)}}},
               [&app](http::Request& r) { return Commit(app, r); }});

@@ -19,9 +19,10 @@ http::ListSpec WorkerListSpec(const AppContext& app) {
   spec.model_name = "AppStatus";
   spec.from = "core_appstatus t";
   spec.where = "t.app_type = 'worker'";
-  spec.columns = absl::StrCat(kModelColumns,
-                              ", t.name, pulp_iso(t.last_heartbeat) AS last_heartbeat,"
-                              " t.versions::text AS versions, t.current_task_id::text AS current_task");
+  spec.columns =
+      absl::StrCat(kModelColumns,
+                   ", t.name, pulp_iso(t.last_heartbeat) AS last_heartbeat,"
+                   " t.versions::text AS versions, t.current_task_id::text AS current_task");
   spec.href_prefix = app.ApiV3() + "workers/";
   spec.prn_type = "core.appstatus";
   const std::string online =
@@ -33,8 +34,10 @@ http::ListSpec WorkerListSpec(const AppContext& app) {
       {"online", "(" + online + ")", F::kBool, {""}},
       {"missing", "(NOT " + online + ")", F::kBool, {""}},
   };
-  spec.ordering = {{"pulp_id", "t.pulp_id"}, {"pulp_created", "t.pulp_created"},
-                   {"name", "t.name"}, {"last_heartbeat", "t.last_heartbeat"}};
+  spec.ordering = {{"pulp_id", "t.pulp_id"},
+                   {"pulp_created", "t.pulp_created"},
+                   {"name", "t.name"},
+                   {"last_heartbeat", "t.last_heartbeat"}};
   const std::string prefix = spec.href_prefix;
   const std::string tasks = app.ApiV3() + "tasks/";
   spec.serialize = [prefix, tasks](const pqxx::row& row) {
@@ -57,21 +60,15 @@ void RegisterWorkerRoutes(AppContext& app, http::Router& router) {
   Json props = openapi::ModelResponseProperties();
   props["name"] = {{"type", "string"}, {"readOnly", true}};
   props["last_heartbeat"] = {{"type", "string"}, {"format", "date-time"}, {"readOnly", true}};
-  props["versions"] = {{"type", "object"}, {"additionalProperties", {{"type", "string"}}}, {"readOnly", true}};
-  props["current_task"] = {{"type", "string"}, {"format", "uri"}, {"readOnly", true}, {"nullable", true}};
+  props["versions"] = {
+      {"type", "object"}, {"additionalProperties", {{"type", "string"}}}, {"readOnly", true}};
+  props["current_task"] = {
+      {"type", "string"}, {"format", "uri"}, {"readOnly", true}, {"nullable", true}};
   app.schemas["WorkerResponse"] = {{"type", "object"}, {"properties", props}};
   auto spec = std::make_shared<http::ListSpec>(WorkerListSpec(app));
-  router.Add({"GET", list, "", {"workers_list", "list", "core", "Workers", "List workers",
-                                http::ListParameters(*spec), nullptr,
-                                {{"200", openapi::PaginatedResponse(app.schemas, "WorkerResponse")}}},
-              [&app, spec](http::Request& r) { return http::ListResource(*spec, r, *app.pool); }});
-  router.Add({"GET", list + "{pulp_id}/", "worker_href",
-              {"workers_read", "read", "core", "Workers", "Inspect a worker",
-               http::FieldSelectionParameters(), nullptr,
-               {{"200", openapi::JsonResponse("", openapi::Ref("WorkerResponse"))}}},
-              [&app, spec](http::Request& r) {
-                return http::ReadResource(*spec, r, *app.pool, r.path_params["pulp_id"]);
-              }});
+  const ResourceDoc doc{"workers", "core", "Workers", "worker", "worker_href", "WorkerResponse"};
+  AddListRoute(app, router, spec, doc);
+  AddReadRoute(app, router, spec, doc);
 }
 
 }  // namespace pulp::core::endpoints

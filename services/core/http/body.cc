@@ -23,8 +23,8 @@ std::string ReadAll(Request& request, size_t limit, const char* what) {
   std::string out;
   if (request.body == nullptr) return out;
   if (auto len = request.body->ContentLength(); len && *len > limit) {
-    throw DetailError(413, absl::StrCat("Request body exceeds the ", limit >> 20,
-                                        " MiB limit for ", what, "."));
+    throw DetailError(
+        413, absl::StrCat("Request body exceeds the ", limit >> 20, " MiB limit for ", what, "."));
   }
   char buf[65536];
   while (true) {
@@ -261,8 +261,7 @@ RequestData ReadRequestData(Request& request, const FileSinkFactory& sinks,
     MultipartReader(request, boundary, sinks, limits, data).Run();
     return data;
   }
-  throw DetailError(415, absl::StrCat("Unsupported media type \"", content_type,
-                                      "\" in request."));
+  throw DetailError(415, absl::StrCat("Unsupported media type \"", content_type, "\" in request."));
 }
 
 core::Json ReadJsonObject(Request& request, const BodyLimits& limits) {

@@ -17,7 +17,7 @@
 namespace pulp::core::http {
 namespace {
 
-const std::set<std::string> kReservedParams = {"exclude_fields", "fields", "limit",  "minimal",
+const std::set<std::string> kReservedParams = {"exclude_fields", "fields",    "limit",    "minimal",
                                                "offset",         "page_size", "ordering", "format"};
 constexpr int kPageSize = 100;
 
@@ -96,7 +96,8 @@ std::string Condition(const FilterDef& f, const std::string& lookup, const std::
     case FilterDef::kText: {
       if (lookup.empty()) return absl::StrCat(col, " = ", tx.quote(value));
       if (lookup == "ne") return absl::StrCat(col, " IS DISTINCT FROM ", tx.quote(value));
-      if (lookup == "iexact") return absl::StrCat("lower(", col, ") = lower(", tx.quote(value), ")");
+      if (lookup == "iexact")
+        return absl::StrCat("lower(", col, ") = lower(", tx.quote(value), ")");
       if (lookup == "in") return absl::StrCat(col, " IN ", InList(tx, CommaList(value)));
       if (lookup == "contains") {
         return absl::StrCat(col, " LIKE ", tx.quote("%" + LikeEscape(value) + "%"));
@@ -129,8 +130,8 @@ std::string Condition(const FilterDef& f, const std::string& lookup, const std::
       std::vector<std::string> values = lookup == "in" ? CommaList(value) : std::vector{value};
       for (const auto& v : values) {
         if (std::find(f.choices.begin(), f.choices.end(), v) == f.choices.end()) {
-          BadValue(param,
-                   absl::StrCat("Select a valid choice. ", v, " is not one of the available choices."));
+          BadValue(param, absl::StrCat("Select a valid choice. ", v,
+                                       " is not one of the available choices."));
         }
       }
       if (lookup == "in") return absl::StrCat(col, " IN ", InList(tx, values));
@@ -155,7 +156,8 @@ std::string Condition(const FilterDef& f, const std::string& lookup, const std::
         return absl::StrCat(col, " BETWEEN ", nums[0], " AND ", nums[1]);
       }
       int64_t n;
-      if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(value), &n)) BadValue(param, "Enter a number.");
+      if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(value), &n))
+        BadValue(param, "Enter a number.");
       return absl::StrCat(col, " ", Comparison(lookup), " ", n);
     }
     case FilterDef::kDateTime: {
@@ -212,14 +214,16 @@ std::string LabelCondition(const std::string& column, const std::string& value,
       conds.push_back(absl::StrCat(negate ? "NOT " : "", "(", column, " ? ", tx.quote(key), ")"));
       continue;
     }
-    if (key.empty()) throw FieldError("pulp_label_select", absl::StrCat("Invalid search term: ", term));
+    if (key.empty())
+      throw FieldError("pulp_label_select", absl::StrCat("Invalid search term: ", term));
     const std::string field = absl::StrCat("(", column, " ->> ", tx.quote(key), ")");
     if (op == "=") conds.push_back(absl::StrCat(field, " = ", tx.quote(val)));
     if (op == "!=") {
       conds.push_back(absl::StrCat("(", column, " ? ", tx.quote(key), ") AND ", field,
                                    " IS DISTINCT FROM ", tx.quote(val)));
     }
-    if (op == "~") conds.push_back(absl::StrCat(field, " ILIKE ", tx.quote("%" + LikeEscape(val) + "%")));
+    if (op == "~")
+      conds.push_back(absl::StrCat(field, " ILIKE ", tx.quote("%" + LikeEscape(val) + "%")));
   }
   if (conds.empty()) return "TRUE";
   return absl::StrJoin(conds, " AND ");
@@ -291,12 +295,15 @@ BuiltQuery BuildQuery(const ListSpec& spec, const Request& request, pqxx::transa
   for (const std::string& field : ListValues(request, "ordering")) {
     const bool desc = field[0] == '-';
     const std::string name = desc ? field.substr(1) : field;
-    auto it = spec.ordering.find(name);
-    if (it == spec.ordering.end()) {
-      BadValue("ordering",
-               absl::StrCat("Select a valid choice. ", field, " is not one of the available choices."));
+    // Every filterset upstream also orders by "pk".
+    const std::string column =
+        name == "pk" ? spec.pk_column
+                     : (spec.ordering.count(name) ? spec.ordering.at(name) : std::string());
+    if (column.empty()) {
+      BadValue("ordering", absl::StrCat("Select a valid choice. ", field,
+                                        " is not one of the available choices."));
     }
-    order.push_back(absl::StrCat(it->second, desc ? " DESC" : " ASC"));
+    order.push_back(absl::StrCat(column, desc ? " DESC" : " ASC"));
   }
   // Upstream always appends -pulp_created: the default order is newest first and pages are
   // stable. The pk breaks ties between rows created in the same microsecond.
@@ -322,7 +329,8 @@ std::string PageUrl(const Request& request, int limit, int offset, bool with_off
                    [](const auto& a, const auto& b) { return a.first < b.first; });
   std::vector<std::string> parts;
   for (const auto& [k, v] : params) parts.push_back(PercentEncode(k) + "=" + PercentEncode(v));
-  return absl::StrCat(request.Origin(), PercentEncode(request.path), "?", absl::StrJoin(parts, "&"));
+  return absl::StrCat(request.Origin(), PercentEncode(request.path), "?",
+                      absl::StrJoin(parts, "&"));
 }
 
 core::Json Render(const ListSpec& spec, const pqxx::row& row, const Request& request) {
@@ -344,9 +352,12 @@ core::Json Render(const ListSpec& spec, const pqxx::row& row, const Request& req
 }  // namespace
 
 std::vector<std::string> NameLookups() {
-  return {"", "iexact", "in", "contains", "icontains", "startswith", "istartswith", "regex", "iregex"};
+  return {"",           "iexact",      "in",    "contains", "icontains",
+          "startswith", "istartswith", "regex", "iregex"};
 }
-std::vector<std::string> DateTimeLookups() { return {"", "lt", "lte", "gt", "gte", "range", "isnull"}; }
+std::vector<std::string> DateTimeLookups() {
+  return {"", "lt", "lte", "gt", "gte", "range", "isnull"};
+}
 std::vector<std::string> NumberLookups() {
   return {"", "ne", "lt", "lte", "gt", "gte", "range", "isnull"};
 }
@@ -355,9 +366,9 @@ std::string ParseDateTime(const std::string& raw) {
   std::string value(absl::StripAsciiWhitespace(raw));
   absl::Time t;
   std::string err;
-  for (const char* fmt : {absl::RFC3339_full, "%Y-%m-%dT%H:%M:%E*S", "%Y-%m-%d %H:%M:%E*S",
-                          "%Y-%m-%d %H:%M:%E*S%Ez", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M",
-                          "%Y-%m-%d"}) {
+  for (const char* fmt :
+       {absl::RFC3339_full, "%Y-%m-%dT%H:%M:%E*S", "%Y-%m-%d %H:%M:%E*S", "%Y-%m-%d %H:%M:%E*S%Ez",
+        "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"}) {
     if (absl::ParseTime(fmt, value, absl::UTCTimeZone(), &t, &err)) {
       return absl::FormatTime(absl::RFC3339_full, t, absl::UTCTimeZone());
     }
@@ -416,9 +427,9 @@ Response ListResource(const ListSpec& spec, Request& request, db::Pool& pool) {
                    " WHERE ", unfiltered && !spec.count_from.empty() ? "TRUE" : q.where);
   // The page is chosen on the narrow join, then only its rows are fetched and rendered.
   const std::string page_sql = absl::StrCat(
-      "WITH page AS MATERIALIZED (SELECT ", spec.pk_column, " AS pk FROM ", filter_from,
-      " WHERE ", q.where, " ORDER BY ", q.order_by, " LIMIT $1 OFFSET $2) SELECT ", spec.columns,
-      " FROM ", spec.from, " JOIN page ON page.pk = ", spec.pk_column, " ORDER BY ", q.order_by);
+      "WITH page AS MATERIALIZED (SELECT ", spec.pk_column, " AS pk FROM ", filter_from, " WHERE ",
+      q.where, " ORDER BY ", q.order_by, " LIMIT $1 OFFSET $2) SELECT ", spec.columns, " FROM ",
+      spec.from, " JOIN page ON page.pk = ", spec.pk_column, " ORDER BY ", q.order_by);
   int64_t count;
   pqxx::result rows;
   if (unfiltered) {
@@ -487,23 +498,31 @@ std::vector<Parameter> ListParameters(const ListSpec& spec) {
   const core::Json array_schema = {{"type", "array"}, {"items", {{"type", "string"}}}};
   std::vector<Parameter> out = {
       {"limit", "query", {{"type", "integer"}}, false, "Number of results to return per page."},
-      {"offset", "query", {{"type", "integer"}}, false,
+      {"offset",
+       "query",
+       {{"type", "integer"}},
+       false,
        "The initial index from which to return the results."},
   };
   std::vector<std::string> order_fields;
-  for (const auto& [name, col] : spec.ordering) {
+  std::map<std::string, std::string> ordering = spec.ordering;
+  ordering.emplace("pk", spec.pk_column);
+  for (const auto& [name, col] : ordering) {
     order_fields.push_back(name);
     order_fields.push_back("-" + name);
   }
-  out.push_back({"ordering", "query",
+  out.push_back({"ordering",
+                 "query",
                  {{"type", "array"}, {"items", {{"type", "string"}, {"enum", order_fields}}}},
-                 false, "Which field to use when ordering the results."});
+                 false,
+                 "Which field to use when ordering the results."});
   for (const FilterDef& f : spec.filters) {
     for (const std::string& l : f.lookups) {
       Parameter p;
       p.name = l.empty() ? f.name : absl::StrCat(f.name, "__", l);
-      p.description = f.description.empty() ? absl::StrCat("Filter results where ", f.name, " matches value")
-                                            : f.description;
+      p.description = f.description.empty()
+                          ? absl::StrCat("Filter results where ", f.name, " matches value")
+                          : f.description;
       if (l == "in") {
         p.schema = array_schema;
       } else if (l == "isnull") {
@@ -524,12 +543,18 @@ std::vector<Parameter> ListParameters(const ListSpec& spec) {
       out.push_back(std::move(p));
     }
   }
-  out.push_back({"pulp_href__in", "query", array_schema, false, "Multiple values may be separated by commas."});
-  out.push_back({"pulp_id__in", "query", {{"type", "array"}, {"items", {{"type", "string"}, {"format", "uuid"}}}},
-                 false, "Multiple values may be separated by commas."});
-  out.push_back({"prn__in", "query", array_schema, false, "Multiple values may be separated by commas."});
+  out.push_back({"pulp_href__in", "query", array_schema, false,
+                 "Multiple values may be separated by commas."});
+  out.push_back({"pulp_id__in",
+                 "query",
+                 {{"type", "array"}, {"items", {{"type", "string"}, {"format", "uuid"}}}},
+                 false,
+                 "Multiple values may be separated by commas."});
+  out.push_back(
+      {"prn__in", "query", array_schema, false, "Multiple values may be separated by commas."});
   if (!spec.labels_column.empty()) {
-    out.push_back({"pulp_label_select", "query", string_schema, false, "Filter labels by search string"});
+    out.push_back(
+        {"pulp_label_select", "query", string_schema, false, "Filter labels by search string"});
   }
   for (auto& p : FieldSelectionParameters()) out.push_back(std::move(p));
   return out;

@@ -48,12 +48,12 @@ struct ListSpec {
   std::string filter_from;
   // FROM clause that counts an unfiltered list exactly (one row per object); cheaper still.
   std::string count_from;
-  std::string columns;     // SELECT list
+  std::string columns;  // SELECT list
   std::string where = "TRUE";
   std::string pk_column = "t.pulp_id";
   std::string created_column = "t.pulp_created";
-  std::string href_prefix;  // list URL; detail hrefs are href_prefix + pk + "/"
-  std::string prn_type;     // "core.artifact"
+  std::string href_prefix;    // list URL; detail hrefs are href_prefix + pk + "/"
+  std::string prn_type;       // "core.artifact"
   std::string labels_column;  // enables pulp_label_select when set
   std::vector<FilterDef> filters;
   std::map<std::string, std::string> ordering;  // field → SQL expression

@@ -36,7 +36,7 @@ struct Request {
   std::string path;    // percent-decoded path, no query
   std::string raw_query;
   std::vector<std::pair<std::string, std::string>> query;  // decoded, in order
-  std::map<std::string, std::string> headers;               // keys lower-case
+  std::map<std::string, std::string> headers;              // keys lower-case
   BodyReader* body = nullptr;
   std::string peer;
 

@@ -27,9 +27,9 @@ struct Operation {
   std::string tag;
   std::string summary;
   std::vector<Parameter> parameters;
-  core::Json request_body;                  // OpenAPI requestBody object, or null
+  core::Json request_body;                      // OpenAPI requestBody object, or null
   std::map<std::string, core::Json> responses;  // status code → response object
-  bool anonymous = false;                   // reachable without credentials
+  bool anonymous = false;                       // reachable without credentials
 };
 
 using RouteHandler = std::function<Response(Request&)>;

@@ -84,11 +84,11 @@ class Session : public std::enable_shared_from_this<Session> {
   void ReadHeader() {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(max_header_bytes_));
-    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());  // handlers enforce their own limits while streaming
-    bhttp::async_read_header(socket_, buffer_, *parser_,
-                             [self = shared_from_this()](beast::error_code ec, size_t) {
-                               self->OnHeader(ec);
-                             });
+    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());  // handlers enforce their own
+                                                                     // limits while streaming
+    bhttp::async_read_header(
+        socket_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
   }
 
   void OnHeader(beast::error_code ec) {
@@ -100,9 +100,9 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (ec) {
       std::cerr << "bad request header from client: " << ec.message() << std::endl;
-      WriteError(ec == bhttp::error::header_limit ? 431 : 400,
-                 ec == bhttp::error::header_limit ? "Request Header Fields Too Large"
-                                                  : "Bad Request");
+      WriteError(
+          ec == bhttp::error::header_limit ? 431 : 400,
+          ec == bhttp::error::header_limit ? "Request Header Fields Too Large" : "Bad Request");
       return Close();
     }
     auto& msg = parser_->get();

@@ -46,7 +46,8 @@ std::string ValidateOne(const Field& f, const core::Json& in, bool is_form, core
         n = in.get<int64_t>();
       } else if (in.is_string() &&
                  absl::SimpleAtoi(absl::StripAsciiWhitespace(in.get<std::string>()), &n)) {
-      } else if (in.is_number_float() && in.get<double>() == static_cast<int64_t>(in.get<double>())) {
+      } else if (in.is_number_float() &&
+                 in.get<double>() == static_cast<int64_t>(in.get<double>())) {
         n = static_cast<int64_t>(in.get<double>());
       } else {
         return "A valid integer is required.";
@@ -65,7 +66,7 @@ std::string ValidateOne(const Field& f, const core::Json& in, bool is_form, core
         out = in;
         return "";
       }
-      std::string s = in.is_string() ? absl::AsciiStrToLower(in.get<std::string>())
+      std::string s = in.is_string()           ? absl::AsciiStrToLower(in.get<std::string>())
                       : in.is_number_integer() ? in.dump()
                                                : "";
       if (s == "true" || s == "1" || s == "yes" || s == "on" || s == "t" || s == "y") {
@@ -80,7 +81,8 @@ std::string ValidateOne(const Field& f, const core::Json& in, bool is_form, core
     case Field::kStringList: {
       core::Json list = in.is_array() ? in : core::Json::array({in});
       for (const auto& item : list) {
-        if (!item.is_string()) return absl::StrCat("Expected a list of items but got type \"", TypeName(in), "\".");
+        if (!item.is_string())
+          return absl::StrCat("Expected a list of items but got type \"", TypeName(in), "\".");
       }
       out = std::move(list);
       return "";
@@ -122,8 +124,7 @@ std::string ValidateOne(const Field& f, const core::Json& in, bool is_form, core
 
 }  // namespace
 
-core::Json ValidateFields(const RequestData& data, const std::vector<Field>& fields,
-                          bool partial) {
+core::Json ValidateFields(const RequestData& data, const std::vector<Field>& fields, bool partial) {
   core::Json errors = core::Json::object();
   core::Json out = core::Json::object();
   for (const Field& f : fields) {
@@ -133,7 +134,8 @@ core::Json ValidateFields(const RequestData& data, const std::vector<Field>& fie
       } else if (data.fields.contains(f.name)) {
         const auto& v = data.fields[f.name];
         if (!(v.is_string() && v.get<std::string>().empty()) && !v.is_null()) {
-          errors[f.name] = {"The submitted data was not a file. Check the encoding type on the form."};
+          errors[f.name] = {
+              "The submitted data was not a file. Check the encoding type on the form."};
         } else if (f.required && !partial) {
           errors[f.name] = {"No file was submitted."};
         }
@@ -148,9 +150,8 @@ core::Json ValidateFields(const RequestData& data, const std::vector<Field>& fie
     }
     const core::Json& in = data.fields[f.name];
     // A form sends a repeated key as a list; scalar fields take the last value, as Django does.
-    const core::Json& value = (data.is_form && in.is_array() && f.kind != Field::kStringList)
-                                  ? in.back()
-                                  : in;
+    const core::Json& value =
+        (data.is_form && in.is_array() && f.kind != Field::kStringList) ? in.back() : in;
     core::Json normalized;
     std::string err = ValidateOne(f, value, data.is_form, normalized);
     if (!err.empty()) {

@@ -60,9 +60,9 @@ void ScrapeSocket::ServeOne(const std::function<std::string()>& render) {
     body = "not found\n";
     type = "text/plain";
   }
-  const std::string response = absl::StrCat("HTTP/1.1 ", status, "\r\nContent-Type: ", type,
-                                            "\r\nContent-Length: ", body.size(),
-                                            "\r\nConnection: close\r\n\r\n", body);
+  const std::string response =
+      absl::StrCat("HTTP/1.1 ", status, "\r\nContent-Type: ", type,
+                   "\r\nContent-Length: ", body.size(), "\r\nConnection: close\r\n\r\n", body);
   size_t off = 0;
   while (off < response.size()) {
     pollfd p{c, POLLOUT, 0};

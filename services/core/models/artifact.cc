@@ -8,6 +8,7 @@
 #include "services/core/app_context.h"
 #include "services/core/endpoints/common.h"
 #include "services/core/http/errors.h"
+#include "services/core/models/repository_version.h"
 #include "services/core/storage/artifact_store.h"
 #include "services/core/storage/digests.h"
 #include "services/core/util/uuid.h"
@@ -20,20 +21,22 @@ std::string ArtifactHref(const AppContext& app, const std::string& pk) {
 
 std::string ArtifactPrn(const std::string& pk) { return "prn:core.artifact:" + pk; }
 
-SavedArtifact SaveArtifact(AppContext& app, pqxx::transaction_base& tx,
-                           storage::FileWriter& writer, bool reuse_existing) {
+SavedArtifact SaveArtifact(AppContext& app, pqxx::transaction_base& tx, storage::FileWriter& writer,
+                           bool reuse_existing) {
   if (auto st = writer.Finish(); !st.ok()) throw http::FromStatus(st);
   const std::string& sha256 = writer.digests().at("sha256");
-  pqxx::result existing = tx.exec(absl::StrCat(
-      "SELECT pulp_id::text FROM core_artifact WHERE sha256 = ", tx.quote(sha256),
-      " AND pulp_domain_id = ", tx.quote(app.default_domain_id)));
+  pqxx::result existing = tx.exec(
+      absl::StrCat("SELECT pulp_id::text FROM core_artifact WHERE sha256 = ", tx.quote(sha256),
+                   " AND pulp_domain_id = ", tx.quote(app.default_domain_id)));
   if (!existing.empty()) {
     if (!reuse_existing) {
       throw http::NonFieldError(
           absl::StrCat("Artifact with sha256 checksum of '", sha256, "' already exists."));
     }
-    tx.exec(absl::StrCat("UPDATE core_artifact SET timestamp_of_interest = clock_timestamp()"
-                         " WHERE pulp_id = ", tx.quote(existing[0][0].as<std::string>())));
+    tx.exec(
+        absl::StrCat("UPDATE core_artifact SET timestamp_of_interest = clock_timestamp()"
+                     " WHERE pulp_id = ",
+                     tx.quote(existing[0][0].as<std::string>())));
     return {existing[0][0].as<std::string>(), false};
   }
   auto name = app.store->CommitArtifact(writer);
@@ -58,8 +61,8 @@ SavedArtifact SaveArtifact(AppContext& app, pqxx::transaction_base& tx,
       throw http::NonFieldError(
           absl::StrCat("Artifact with sha256 checksum of '", sha256, "' already exists."));
     }
-    pqxx::result row = tx.exec(absl::StrCat("SELECT pulp_id::text FROM core_artifact WHERE sha256 = ",
-                                            tx.quote(sha256)));
+    pqxx::result row = tx.exec(
+        absl::StrCat("SELECT pulp_id::text FROM core_artifact WHERE sha256 = ", tx.quote(sha256)));
     return {row[0][0].as<std::string>(), false};
   }
   return {pk, true};
@@ -69,8 +72,9 @@ http::ListSpec ArtifactListSpec(const AppContext& app) {
   http::ListSpec spec;
   spec.model_name = "Artifact";
   spec.from = "core_artifact t";
-  spec.columns = absl::StrCat(endpoints::kModelColumns,
-                              ", t.file, t.size, t.md5, t.sha1, t.sha224, t.sha256, t.sha384, t.sha512");
+  spec.columns =
+      absl::StrCat(endpoints::kModelColumns,
+                   ", t.file, t.size, t.md5, t.sha1, t.sha224, t.sha256, t.sha384, t.sha512");
   spec.href_prefix = app.ApiV3() + "artifacts/";
   spec.prn_type = "core.artifact";
   for (const std::string& alg : storage::AllChecksums()) {
@@ -78,19 +82,35 @@ http::ListSpec ArtifactListSpec(const AppContext& app) {
   }
   const int protection = app.settings.orphan_protection_time;
   spec.filters.push_back(
-      {"orphaned_for", "", http::FilterDef::kCustom, {""}, {},
+      {"orphaned_for",
+       "",
+       http::FilterDef::kCustom,
+       {""},
+       {},
        [protection](const std::string& v, pqxx::transaction_base& tx) -> std::string {
          double minutes;
-         if (!absl::SimpleAtod(v, &minutes)) throw http::FieldError("orphaned_for", "Enter a number.");
+         if (!absl::SimpleAtod(v, &minutes))
+           throw http::FieldError("orphaned_for", "Enter a number.");
          if (minutes < 0) minutes = protection;
          return absl::StrCat(
              "NOT EXISTS (SELECT 1 FROM core_contentartifact ca WHERE ca.artifact_id = t.pulp_id)"
-             " AND t.timestamp_of_interest < now() - interval '1 minute' * ", minutes);
+             " AND t.timestamp_of_interest < now() - interval '1 minute' * ",
+             minutes);
        },
        "Minutes Artifacts have been orphaned for. -1 uses ORPHAN_PROTECTION_TIME."});
-  spec.ordering = {{"pulp_id", "t.pulp_id"},     {"pulp_created", "t.pulp_created"},
-                   {"pulp_last_updated", "t.pulp_last_updated"}, {"size", "t.size"},
-                   {"file", "t.file"},           {"sha256", "t.sha256"}};
+  spec.filters.push_back(RepositoryVersionFilter(app, "repository_version"));
+  spec.ordering = {{"pulp_id", "t.pulp_id"},
+                   {"md5", "t.md5"},
+                   {"sha1", "t.sha1"},
+                   {"sha224", "t.sha224"},
+                   {"sha384", "t.sha384"},
+                   {"sha512", "t.sha512"},
+                   {"timestamp_of_interest", "t.timestamp_of_interest"},
+                   {"pulp_created", "t.pulp_created"},
+                   {"pulp_last_updated", "t.pulp_last_updated"},
+                   {"size", "t.size"},
+                   {"file", "t.file"},
+                   {"sha256", "t.sha256"}};
   const std::string prefix = spec.href_prefix;
   spec.serialize = [prefix](const pqxx::row& row) {
     Json j = endpoints::ModelFields(row, prefix, "core.artifact");
@@ -106,11 +126,12 @@ http::ListSpec ArtifactListSpec(const AppContext& app) {
 
 std::optional<std::string> ResolveArtifact(const AppContext& app, pqxx::transaction_base& tx,
                                            const std::string& ref) {
-  std::string pk = absl::StartsWith(ref, "prn:") ? http::PkFromPrn(ref, "core.artifact")
-                                                 : http::PkFromHref(ref, app.ApiV3() + "artifacts/");
+  std::string pk = absl::StartsWith(ref, "prn:")
+                       ? http::PkFromPrn(ref, "core.artifact")
+                       : http::PkFromHref(ref, app.ApiV3() + "artifacts/");
   if (pk.empty()) return std::nullopt;
-  pqxx::result r = tx.exec(absl::StrCat("SELECT 1 FROM core_artifact WHERE pulp_id = ",
-                                        tx.quote(pk), "::uuid"));
+  pqxx::result r =
+      tx.exec(absl::StrCat("SELECT 1 FROM core_artifact WHERE pulp_id = ", tx.quote(pk), "::uuid"));
   if (r.empty()) return std::nullopt;
   return pk;
 }

@@ -24,8 +24,8 @@ struct SavedArtifact {
 // Moves a finished upload into artifact storage and records it. With `reuse_existing`, an
 // artifact with the same sha256 is returned instead (uploads, content create); without it a
 // duplicate is upstream's 400 "Artifact with sha256 checksum of '...' already exists.".
-SavedArtifact SaveArtifact(AppContext& app, pqxx::transaction_base& tx,
-                           storage::FileWriter& writer, bool reuse_existing);
+SavedArtifact SaveArtifact(AppContext& app, pqxx::transaction_base& tx, storage::FileWriter& writer,
+                           bool reuse_existing);
 
 // Listing/serialization of core_artifact rows.
 http::ListSpec ArtifactListSpec(const AppContext& app);

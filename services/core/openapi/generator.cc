@@ -44,17 +44,15 @@ Json ParameterObject(const http::Parameter& p) {
 Json OperationObject(const http::Route& route, const GeneratorOptions& options) {
   const http::Operation& op = route.operation;
   Json o;
-  o["operationId"] =
-      options.bindings && !op.action.empty() ? op.action : op.operation_id;
+  o["operationId"] = options.bindings && !op.action.empty() ? op.action : op.operation_id;
   if (!op.summary.empty()) {
     o["summary"] = op.summary;
     o["description"] = op.summary;
   }
   Json params = Json::array();
-  if (!options.pk_path && !route.href_param.empty() &&
-      PathKey(route, false) != route.pattern) {
-    params.push_back(ParameterObject(
-        {route.href_param, "path", Json{{"type", "string"}}, true, ""}));
+  if (!options.pk_path && !route.href_param.empty() && PathKey(route, false) != route.pattern) {
+    params.push_back(
+        ParameterObject({route.href_param, "path", Json{{"type", "string"}}, true, ""}));
   } else {
     for (const auto& seg : http::SplitPath(route.pattern)) {
       if (IsParamSegment(seg)) {
@@ -119,8 +117,8 @@ Json Generate(const AppContext& app, const http::Router& router, const Generator
   info["title"] = "Pulp 3 API";
   info["version"] = "v3";
   info["description"] = "Fetch, Upload, Organize, and Distribute Software Packages";
-  info["contact"] = {{"name", "Pulp Team"}, {"email", "pulp-list@redhat.com"},
-                     {"url", "https://pulpproject.org"}};
+  info["contact"] = {
+      {"name", "Pulp Team"}, {"email", "pulp-list@redhat.com"}, {"url", "https://pulpproject.org"}};
   info["license"] = {{"name", "GPLv2+"},
                      {"url", "https://raw.githubusercontent.com/pulp/pulpcore/master/LICENSE"}};
   info["x-pulp-app-versions"] = app.AppVersions();

@@ -14,9 +14,9 @@ class Router;
 namespace pulp::core::openapi {
 
 struct GeneratorOptions {
-  std::string server_url = "/";  // absolute URL of "/" as the client sees it
-  bool bindings = false;         // ?bindings: operationIds shortened to the action
-  bool pk_path = false;          // ?pk_path: keep {pulp_id} paths instead of href templates
+  std::string server_url = "/";         // absolute URL of "/" as the client sees it
+  bool bindings = false;                // ?bindings: operationIds shortened to the action
+  bool pk_path = false;                 // ?pk_path: keep {pulp_id} paths instead of href templates
   std::vector<std::string> components;  // ?component=core,file: only these apps' operations
 };
 

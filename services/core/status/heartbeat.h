@@ -16,8 +16,7 @@ namespace pulp::core::status {
 // is removed on a clean stop. Postgres being away only delays the next beat.
 class Heartbeat {
  public:
-  Heartbeat(db::Pool& pool, std::string app_type, std::string name, Json versions,
-            int ttl_seconds);
+  Heartbeat(db::Pool& pool, std::string app_type, std::string name, Json versions, int ttl_seconds);
   ~Heartbeat();
   void Stop();
   const std::string& name() const { return name_; }

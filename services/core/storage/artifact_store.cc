@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "services/core/http/errors.h"
 #include "services/core/storage/digests.h"
 #include "services/core/util/uuid.h"
 
@@ -40,6 +41,18 @@ class WriterSink : public http::FileSink {
 
 std::unique_ptr<http::FileSink> SinkFor(FileWriter* writer) {
   return std::make_unique<WriterSink>(writer);
+}
+
+http::FileSinkFactory WriterSinkFactory(ArtifactStore& store, std::unique_ptr<FileWriter>* writer,
+                                        std::string field) {
+  return [&store, writer, field](const std::string& name,
+                                 const std::string&) -> std::unique_ptr<http::FileSink> {
+    if (name != field || *writer) return nullptr;
+    auto w = store.NewWriter();
+    if (!w.ok()) throw http::FromStatus(w.status());
+    *writer = std::move(*w);
+    return SinkFor(writer->get());
+  };
 }
 
 FileWriter::FileWriter(std::string temp_path, int fd, const std::vector<std::string>& algorithms)

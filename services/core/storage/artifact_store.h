@@ -41,6 +41,12 @@ class FileWriter : public http::FileSink {
 // commit it after validation).
 std::unique_ptr<http::FileSink> SinkFor(FileWriter* writer);
 
+class ArtifactStore;
+// For http::ReadRequestData: streams the multipart file part named `field` into a new writer
+// left in `*writer` (the handler validates, then commits it); other file parts are refused.
+http::FileSinkFactory WriterSinkFactory(ArtifactStore& store, std::unique_ptr<FileWriter>* writer,
+                                        std::string field = "file");
+
 // Content-addressed file storage on the filesystem: MEDIA_ROOT/artifact/<2 hex>/<62 hex>.
 class ArtifactStore {
  public:

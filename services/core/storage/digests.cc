@@ -11,7 +11,8 @@ struct MultiHasher::Impl {
 };
 
 const std::vector<std::string>& AllChecksums() {
-  static const std::vector<std::string> kAll = {"md5", "sha1", "sha224", "sha256", "sha384", "sha512"};
+  static const std::vector<std::string> kAll = {"md5",    "sha1",   "sha224",
+                                                "sha256", "sha384", "sha512"};
   return kAll;
 }
 

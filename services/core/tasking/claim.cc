@@ -20,10 +20,10 @@ std::string ReadyCondition() {
 }
 
 void WakeOneIdleWorker(pqxx::transaction_base& tx, int worker_ttl) {
-  pqxx::result idle = tx.exec(absl::StrCat(
-      "SELECT pulp_id::text FROM core_appstatus WHERE app_type = 'worker' AND idle"
-      " AND last_heartbeat >= now() - interval '1 second' * ", worker_ttl,
-      " ORDER BY random() LIMIT 1"));
+  pqxx::result idle = tx.exec(
+      absl::StrCat("SELECT pulp_id::text FROM core_appstatus WHERE app_type = 'worker' AND idle"
+                   " AND last_heartbeat >= now() - interval '1 second' * ",
+                   worker_ttl, " ORDER BY random() LIMIT 1"));
   if (idle.empty()) return;
   tx.exec("SELECT pg_notify(" + tx.quote(WorkerChannel(idle[0][0].as<std::string>())) + ", '')");
 }
@@ -34,11 +34,12 @@ std::optional<ClaimedTask> ClaimTask(pqxx::connection& conn, const std::string& 
   pqxx::work tx(conn);
   tx.exec(absl::StrCat("SELECT pg_advisory_xact_lock(", kClaimLockKey, ")"));
   // The lock makes every claimer see every committed claim, so the check is race-free.
-  const std::string only = only_pk.empty() ? "" : " AND t.pulp_id = " + tx.quote(only_pk) + "::uuid";
-  pqxx::result r = tx.exec(absl::StrCat(
-      "SELECT t.pulp_id::text, t.name, t.args::text, t.kwargs::text, t.logging_cid"
-      " FROM core_task t WHERE ", ReadyCondition(), only,
-      " ORDER BY t.pulp_created, t.pulp_id LIMIT 1"));
+  const std::string only =
+      only_pk.empty() ? "" : " AND t.pulp_id = " + tx.quote(only_pk) + "::uuid";
+  pqxx::result r = tx.exec(
+      absl::StrCat("SELECT t.pulp_id::text, t.name, t.args::text, t.kwargs::text, t.logging_cid"
+                   " FROM core_task t WHERE ",
+                   ReadyCondition(), only, " ORDER BY t.pulp_created, t.pulp_id LIMIT 1"));
   const std::string worker = worker_pk.empty() ? "NULL" : tx.quote(worker_pk) + "::uuid";
   if (r.empty()) {
     if (!worker_pk.empty()) {
@@ -58,7 +59,8 @@ std::optional<ClaimedTask> ClaimTask(pqxx::connection& conn, const std::string& 
   tx.exec(absl::StrCat(
       "UPDATE core_task SET state = 'running', worker_id = ", worker,
       ", started_at = clock_timestamp(), unblocked_at = COALESCE(unblocked_at, clock_timestamp()),"
-      " pulp_last_updated = clock_timestamp() WHERE pulp_id = ", tx.quote(task.pk)));
+      " pulp_last_updated = clock_timestamp() WHERE pulp_id = ",
+      tx.quote(task.pk)));
   if (!worker_pk.empty()) {
     tx.exec(absl::StrCat("UPDATE core_appstatus SET idle = FALSE, current_task_id = ",
                          tx.quote(task.pk), " WHERE pulp_id = ", worker));

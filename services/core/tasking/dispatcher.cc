@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "services/core/app_context.h"
 #include "services/core/db/pool.h"
+#include "services/core/db/sql.h"
 #include "services/core/http/errors.h"
 #include "services/core/tasking/claim.h"
 #include "services/core/tasking/runner.h"
@@ -12,15 +13,6 @@
 
 namespace pulp::core::tasking {
 namespace {
-
-std::string PgTextArray(pqxx::transaction_base& tx, const std::vector<std::string>& items) {
-  std::string out = "ARRAY[";
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i) out += ",";
-    out += tx.quote(items[i]);
-  }
-  return out + "]::text[]";
-}
 
 void CheckResourceName(const std::string& name) {
   if (name.empty() || name.size() > 1024) {
@@ -64,9 +56,10 @@ std::string Dispatcher::Dispatch(const DispatchRequest& request) {
         tx.quote(request.name), ", ", tx.quote(request.logging_cid), ", ",
         request.created_by ? absl::StrCat(*request.created_by) : "NULL", ", ",
         tx.quote(DumpJson(request.args)), "::jsonb, ", tx.quote(DumpJson(request.kwargs)),
-        "::jsonb, ", PgTextArray(tx, record), ", ", PgTextArray(tx, exclusive), ", ",
-        PgTextArray(tx, shared), ", ", request.immediate ? "TRUE" : "FALSE", ", TRUE, ",
-        request.task_group.empty() ? "NULL" : tx.quote(request.task_group) + "::uuid", ")"));
+        "::jsonb, ", db::TextArrayLiteral(tx, record), ", ", db::TextArrayLiteral(tx, exclusive),
+        ", ", db::TextArrayLiteral(tx, shared), ", ", request.immediate ? "TRUE" : "FALSE",
+        ", TRUE, ", request.task_group.empty() ? "NULL" : tx.quote(request.task_group) + "::uuid",
+        ")"));
     if (!request.immediate) WakeOneIdleWorker(tx, app_.settings.worker_ttl);
     tx.commit();
   }

@@ -4,23 +4,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "services/core/app_context.h"
+#include "services/core/db/sql.h"
 #include "services/core/http/errors.h"
 #include "services/core/tasking/dispatcher.h"
 
 namespace pulp::core::tasking {
-namespace {
-
-std::string PgTextArray(pqxx::transaction_base& tx, const std::vector<std::string>& items) {
-  std::string out = "ARRAY[";
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i) out += ",";
-    out += tx.quote(items[i]);
-  }
-  return out + "]::text[]";
-}
-
-}  // namespace
-
 Json TaskOutcome::ToJson() const {
   return Json{{"ok", ok},
               {"result", result},
@@ -78,10 +66,12 @@ bool RecordOutcome(pqxx::connection& conn, const std::string& task_pk, const Tas
       "UPDATE core_task SET state = CASE WHEN state = 'canceling' THEN 'canceled' ELSE ", state,
       " END, finished_at = clock_timestamp(), pulp_last_updated = clock_timestamp(), error = ",
       outcome.error.is_null() || canceled ? "NULL" : tx.quote(DumpJson(outcome.error)) + "::jsonb",
-      ", result = ", outcome.result.is_null() ? "NULL" : tx.quote(DumpJson(outcome.result)) + "::jsonb",
-      ", created_resources = ", PgTextArray(tx, outcome.created_hrefs),
-      ", created_resource_prns = ", PgTextArray(tx, outcome.created_prns),
-      " WHERE pulp_id = ", tx.quote(task_pk), " AND state IN ('running', 'canceling') RETURNING 1"));
+      ", result = ",
+      outcome.result.is_null() ? "NULL" : tx.quote(DumpJson(outcome.result)) + "::jsonb",
+      ", created_resources = ", db::TextArrayLiteral(tx, outcome.created_hrefs),
+      ", created_resource_prns = ", db::TextArrayLiteral(tx, outcome.created_prns),
+      " WHERE pulp_id = ", tx.quote(task_pk),
+      " AND state IN ('running', 'canceling') RETURNING 1"));
   tx.commit();
   return !r.empty();
 }

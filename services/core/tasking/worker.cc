@@ -21,9 +21,9 @@
 #include "absl/strings/str_cat.h"
 #include "services/core/app_context.h"
 #include "services/core/db/pool.h"
+#include "services/core/metrics/scrape_socket.h"
 #include "services/core/status/heartbeat.h"
 #include "services/core/tasking/claim.h"
-#include "services/core/metrics/scrape_socket.h"
 #include "services/core/tasking/runner.h"
 #include "services/core/tasking/worker_metrics.h"
 #include "services/core/util/uuid.h"
@@ -63,7 +63,9 @@ class Worker {
  public:
   Worker(AppContext& app, const WorkerOptions& options)
       : app_(app),
-        options_(options), pk_(NewUuid()), name_(status::ProcessName()),
+        options_(options),
+        pk_(NewUuid()),
+        name_(status::ProcessName()),
         heartbeat_every_(std::chrono::seconds(std::clamp(app.settings.worker_ttl / 3, 1, 5))) {}
 
   int Run() {
@@ -167,11 +169,12 @@ class Worker {
       // Tasks of workers that stopped heartbeating end here, and their resources are freed.
       pqxx::result lost = tx.exec(absl::StrCat(
           "UPDATE core_task SET state = 'failed', finished_at = clock_timestamp(),"
-          " pulp_last_updated = clock_timestamp(), error = '{\"reason\": \"Worker has gone missing.\"}'"
+          " pulp_last_updated = clock_timestamp(), error = '{\"reason\": \"Worker has gone "
+          "missing.\"}'"
           " WHERE state IN ('running', 'canceling') AND worker_id IS NOT NULL AND worker_id NOT IN"
           " (SELECT pulp_id FROM core_appstatus WHERE app_type = 'worker'"
-          "  AND last_heartbeat >= now() - interval '1 second' * ", app_.settings.worker_ttl,
-          ") RETURNING pulp_id::text"));
+          "  AND last_heartbeat >= now() - interval '1 second' * ",
+          app_.settings.worker_ttl, ") RETURNING pulp_id::text"));
       if (!lost.empty()) {
         Log(name_, absl::StrCat("failed ", lost.size(), " task(s) of missing workers"));
         WakeOneIdleWorker(tx, app_.settings.worker_ttl);
@@ -182,9 +185,8 @@ class Worker {
 
   bool ClaimAndStart() {
     std::optional<ClaimedTask> task;
-    if (!WithDb([&](pqxx::connection& c) {
-          task = ClaimTask(c, pk_, "", app_.settings.worker_ttl);
-        })) {
+    if (!WithDb(
+            [&](pqxx::connection& c) { task = ClaimTask(c, pk_, "", app_.settings.worker_ttl); })) {
       return false;
     }
     if (!task) return false;
@@ -230,8 +232,8 @@ class Worker {
     signal(SIGINT, SIG_IGN);  // Ctrl-C in a terminal is the worker's to handle
     // The parent's connections must never be used (or closed) from here: leak them and open
     // our own lazily, only if the task touches the database.
-    inbox_.release();  // NOLINT: intentionally leaked in the child
-    conn_.release();   // NOLINT: likewise
+    inbox_.release();     // NOLINT: intentionally leaked in the child
+    conn_.release();      // NOLINT: likewise
     app_.pool.release();  // NOLINT: likewise
     app_.pool = std::make_unique<db::Pool>(app_.settings.database.ConnectionString(), 2);
     const TaskOutcome outcome = ExecuteTask(app_, task);
@@ -356,7 +358,10 @@ class Worker {
     }
     const ClaimedTask task = child_->task;
     const bool canceled = child_->cancel_requested;
-    metrics_.TaskFinished(task.name, canceled ? "canceled" : outcome.ok ? "completed" : "failed",
+    metrics_.TaskFinished(task.name,
+                          canceled     ? "canceled"
+                          : outcome.ok ? "completed"
+                                       : "failed",
                           std::chrono::duration<double>(Clock::now() - child_->started).count());
     child_.reset();
     Finish(task.pk, outcome, canceled);

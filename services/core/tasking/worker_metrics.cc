@@ -53,9 +53,8 @@ void WorkerMetrics::TaskFinished(const std::string& name, const std::string& sta
                                  double seconds) {
   impl_->outcomes.Add({{"name", name}, {"state", state}}).Increment();
   impl_->durations
-      .Add({{"name", name}},
-           prometheus::Histogram::BucketBoundaries{0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300,
-                                                   1800, 3600})
+      .Add({{"name", name}}, prometheus::Histogram::BucketBoundaries{0.01, 0.05, 0.1, 0.5, 1, 5, 10,
+                                                                     30, 60, 300, 1800, 3600})
       .Observe(seconds);
 }
 
@@ -67,8 +66,11 @@ std::string WorkerMetrics::Render(pqxx::connection* conn) {
       pqxx::row r = tx.exec1(
           "SELECT count(*) FILTER (WHERE t.state = 'waiting'),"
           " count(*) FILTER (WHERE t.state IN ('running', 'canceling')),"
-          " count(*) FILTER (WHERE " + ready + "),"
-          " COALESCE(extract(epoch FROM now() - min(t.pulp_created) FILTER (WHERE " + ready +
+          " count(*) FILTER (WHERE " +
+          ready +
+          "),"
+          " COALESCE(extract(epoch FROM now() - min(t.pulp_created) FILTER (WHERE " +
+          ready +
           ")), 0)::float8 FROM core_task t WHERE t.state IN ('waiting', 'running', 'canceling')");
       impl_->waiting.Set(r[0].as<double>());
       impl_->running.Set(r[1].as<double>());

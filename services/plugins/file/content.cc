@@ -7,12 +7,14 @@
 #include "services/core/app_context.h"
 #include "services/core/db/pool.h"
 #include "services/core/endpoints/common.h"
+#include "services/core/endpoints/labels.h"
 #include "services/core/endpoints/uploads.h"
 #include "services/core/http/errors.h"
 #include "services/core/http/listing.h"
 #include "services/core/http/router.h"
 #include "services/core/http/validation.h"
 #include "services/core/models/artifact.h"
+#include "services/core/models/repository_version.h"
 #include "services/core/openapi/schema.h"
 #include "services/core/storage/artifact_store.h"
 #include "services/core/tasking/dispatcher.h"
@@ -53,12 +55,21 @@ http::ListSpec ContentListSpec(const AppContext& app) {
       {"digest", "f.digest", F::kText, {""}},
       {"sha256", "f.digest", F::kText, {""}},
   };
+  for (const char* name :
+       {"repository_version", "repository_version_added", "repository_version_removed"}) {
+    spec.filters.push_back(core::models::RepositoryVersionFilter(app, name));
+  }
   const int protection = app.settings.orphan_protection_time;
   spec.filters.push_back(
-      {"orphaned_for", "", F::kCustom, {""}, {},
+      {"orphaned_for",
+       "",
+       F::kCustom,
+       {""},
+       {},
        [protection](const std::string& v, pqxx::transaction_base&) -> std::string {
          double minutes;
-         if (!absl::SimpleAtod(v, &minutes)) throw http::FieldError("orphaned_for", "Enter a number.");
+         if (!absl::SimpleAtod(v, &minutes))
+           throw http::FieldError("orphaned_for", "Enter a number.");
          if (minutes < 0) minutes = protection;
          // No repository versions exist yet, so orphaned means old enough.
          return absl::StrCat("t.timestamp_of_interest < now() - interval '1 minute' * ", minutes);
@@ -117,7 +128,8 @@ Json ValidateCreate(AppContext& app, http::RequestData& data, bool with_reposito
     if (in.contains(k) && !in[k].is_null()) ++sources;
   }
   if (sources != 1) {
-    errors["non_field_errors"] = {"Exactly one of file, upload, artifact, file_url must be specified."};
+    errors["non_field_errors"] = {
+        "Exactly one of file, upload, artifact, file_url must be specified."};
   }
   auto lease = app.pool->Acquire();
   if (!lease.ok()) throw http::FromStatus(lease.status());
@@ -136,11 +148,13 @@ Json ValidateCreate(AppContext& app, http::RequestData& data, bool with_reposito
   }
   if (in.contains("upload") && !in["upload"].is_null()) {
     const std::string ref = in["upload"];
-    std::string pk = absl::StartsWith(ref, "prn:") ? http::PkFromPrn(ref, "core.upload")
-                                                   : http::PkFromHref(ref, app.ApiV3() + "uploads/");
+    std::string pk = absl::StartsWith(ref, "prn:")
+                         ? http::PkFromPrn(ref, "core.upload")
+                         : http::PkFromHref(ref, app.ApiV3() + "uploads/");
     if (pk.empty()) {
       errors["upload"] = {"Invalid hyperlink - No URL match."};
-    } else if (tx.exec("SELECT 1 FROM core_upload WHERE pulp_id = " + tx.quote(pk) + "::uuid").empty()) {
+    } else if (tx.exec("SELECT 1 FROM core_upload WHERE pulp_id = " + tx.quote(pk) + "::uuid")
+                   .empty()) {
       errors["upload"] = {"Invalid hyperlink - Object does not exist."};
     } else {
       in["upload"] = pk;
@@ -172,14 +186,7 @@ Json ValidateCreate(AppContext& app, http::RequestData& data, bool with_reposito
 
 http::RequestData ReadWithFile(AppContext& app, http::Request& req,
                                std::unique_ptr<core::storage::FileWriter>& writer) {
-  http::FileSinkFactory sinks = [&](const std::string& field, const std::string&)
-      -> std::unique_ptr<http::FileSink> {
-    if (field != "file" || writer) return nullptr;
-    auto w = app.store->NewWriter();
-    if (!w.ok()) throw http::FromStatus(w.status());
-    writer = std::move(*w);
-    return core::storage::SinkFor(writer.get());
-  };
+  http::FileSinkFactory sinks = core::storage::WriterSinkFactory(*app.store, &writer);
   return http::ReadRequestData(req, sinks);
 }
 
@@ -187,14 +194,14 @@ http::RequestData ReadWithFile(AppContext& app, http::Request& req,
 std::string FindOrCreateContent(AppContext& app, pqxx::transaction_base& tx,
                                 const std::string& relative_path, const std::string& artifact_pk,
                                 const Json& labels) {
-  pqxx::result art = tx.exec("SELECT sha256 FROM core_artifact WHERE pulp_id = " +
-                             tx.quote(artifact_pk) + "::uuid");
+  pqxx::result art = tx.exec(
+      "SELECT sha256 FROM core_artifact WHERE pulp_id = " + tx.quote(artifact_pk) + "::uuid");
   if (art.empty()) throw std::runtime_error("The artifact no longer exists.");
   const std::string digest = art[0][0].as<std::string>();
-  pqxx::result existing = tx.exec(absl::StrCat(
-      "SELECT content_ptr_id::text FROM file_filecontent WHERE relative_path = ",
-      tx.quote(relative_path), " AND digest = ", tx.quote(digest), " AND pulp_domain_id = ",
-      tx.quote(app.default_domain_id), " FOR UPDATE"));
+  pqxx::result existing = tx.exec(
+      absl::StrCat("SELECT content_ptr_id::text FROM file_filecontent WHERE relative_path = ",
+                   tx.quote(relative_path), " AND digest = ", tx.quote(digest),
+                   " AND pulp_domain_id = ", tx.quote(app.default_domain_id), " FOR UPDATE"));
   if (!existing.empty()) {
     const std::string pk = existing[0][0].as<std::string>();
     tx.exec("UPDATE core_content SET timestamp_of_interest = clock_timestamp() WHERE pulp_id = " +
@@ -202,17 +209,21 @@ std::string FindOrCreateContent(AppContext& app, pqxx::transaction_base& tx,
     return pk;
   }
   const std::string pk = core::NewUuid();
-  tx.exec(absl::StrCat("INSERT INTO core_content (pulp_id, pulp_domain_id, pulp_type, pulp_labels)"
-                       " VALUES (", tx.quote(pk), ", ", tx.quote(app.default_domain_id), ", ",
-                       tx.quote(kPulpType), ", ",
-                       tx.quote(core::DumpJson(labels.is_object() ? labels : Json::object())),
-                       "::jsonb)"));
-  tx.exec(absl::StrCat("INSERT INTO file_filecontent (content_ptr_id, relative_path, digest,"
-                       " pulp_domain_id) VALUES (", tx.quote(pk), ", ", tx.quote(relative_path),
-                       ", ", tx.quote(digest), ", ", tx.quote(app.default_domain_id), ")"));
-  tx.exec(absl::StrCat("INSERT INTO core_contentartifact (pulp_id, content_id, artifact_id,"
-                       " relative_path) VALUES (", tx.quote(core::NewUuid()), ", ", tx.quote(pk),
-                       ", ", tx.quote(artifact_pk), ", ", tx.quote(relative_path), ")"));
+  tx.exec(absl::StrCat(
+      "INSERT INTO core_content (pulp_id, pulp_domain_id, pulp_type, pulp_labels)"
+      " VALUES (",
+      tx.quote(pk), ", ", tx.quote(app.default_domain_id), ", ", tx.quote(kPulpType), ", ",
+      tx.quote(core::DumpJson(labels.is_object() ? labels : Json::object())), "::jsonb)"));
+  tx.exec(
+      absl::StrCat("INSERT INTO file_filecontent (content_ptr_id, relative_path, digest,"
+                   " pulp_domain_id) VALUES (",
+                   tx.quote(pk), ", ", tx.quote(relative_path), ", ", tx.quote(digest), ", ",
+                   tx.quote(app.default_domain_id), ")"));
+  tx.exec(
+      absl::StrCat("INSERT INTO core_contentartifact (pulp_id, content_id, artifact_id,"
+                   " relative_path) VALUES (",
+                   tx.quote(core::NewUuid()), ", ", tx.quote(pk), ", ", tx.quote(artifact_pk), ", ",
+                   tx.quote(relative_path), ")"));
   return pk;
 }
 
@@ -280,30 +291,53 @@ http::Response Upload(AppContext& app, http::Request& req) {
 
 void RegisterSchemas(AppContext& app) {
   Json out = core::openapi::ModelResponseProperties();
-  out["pulp_labels"] = {{"type", "object"}, {"additionalProperties", {{"type", "string"}, {"nullable", true}}}};
+  out["pulp_labels"] = {{"type", "object"},
+                        {"additionalProperties", {{"type", "string"}, {"nullable", true}}}};
   out["vuln_report"] = {{"type", "string"}, {"readOnly", true}, {"nullable", true}};
-  out["artifact"] = {{"type", "string"}, {"format", "uri"}, {"nullable", true},
+  out["artifact"] = {{"type", "string"},
+                     {"format", "uri"},
+                     {"nullable", true},
                      {"description", "Artifact file representing the physical content"}};
-  out["relative_path"] = {{"type", "string"}, {"description", "Path where the artifact is located relative to distributions base_path"}};
+  out["relative_path"] = {
+      {"type", "string"},
+      {"description", "Path where the artifact is located relative to distributions base_path"}};
   for (const char* alg : {"md5", "sha1", "sha224", "sha256", "sha384", "sha512"}) {
     out[alg] = {{"type", "string"}, {"readOnly", true}, {"nullable", true}};
   }
-  app.schemas["file.FileContentResponse"] = {{"type", "object"}, {"properties", out}, {"required", {"relative_path"}}};
+  app.schemas["file.FileContentResponse"] = {
+      {"type", "object"}, {"properties", out}, {"required", {"relative_path"}}};
   Json in = {
-      {"repository", {{"type", "string"}, {"format", "uri"}, {"writeOnly", true},
-                      {"description", "A URI of a repository the new content unit should be associated with."}}},
-      {"pulp_labels", {{"type", "object"}, {"additionalProperties", {{"type", "string"}, {"nullable", true}}}}},
-      {"artifact", {{"type", "string"}, {"format", "uri"}, {"description", "Artifact file representing the physical content"}}},
+      {"repository",
+       {{"type", "string"},
+        {"format", "uri"},
+        {"writeOnly", true},
+        {"description", "A URI of a repository the new content unit should be associated with."}}},
+      {"pulp_labels",
+       {{"type", "object"}, {"additionalProperties", {{"type", "string"}, {"nullable", true}}}}},
+      {"artifact",
+       {{"type", "string"},
+        {"format", "uri"},
+        {"description", "Artifact file representing the physical content"}}},
       {"relative_path", {{"type", "string"}, {"minLength", 1}}},
-      {"file", {{"type", "string"}, {"format", "binary"}, {"writeOnly", true}, {"description", "An uploaded file that may be turned into the content unit."}}},
-      {"upload", {{"type", "string"}, {"format", "uri"}, {"writeOnly", true}, {"description", "An uncommitted upload that may be turned into the content unit."}}},
+      {"file",
+       {{"type", "string"},
+        {"format", "binary"},
+        {"writeOnly", true},
+        {"description", "An uploaded file that may be turned into the content unit."}}},
+      {"upload",
+       {{"type", "string"},
+        {"format", "uri"},
+        {"writeOnly", true},
+        {"description", "An uncommitted upload that may be turned into the content unit."}}},
       {"file_url", {{"type", "string"}, {"format", "uri"}, {"writeOnly", true}, {"minLength", 1}}},
       {"downloader_config", {{"type", "object"}, {"writeOnly", true}}},
       {"overwrite", {{"type", "boolean"}, {"writeOnly", true}, {"default", true}}}};
-  app.schemas["file.FileContent"] = {{"type", "object"}, {"properties", in}, {"required", {"relative_path"}}};
+  app.schemas["file.FileContent"] = {
+      {"type", "object"}, {"properties", in}, {"required", {"relative_path"}}};
   Json upload_in = in;
   upload_in.erase("repository");
-  app.schemas["file.FileContentUpload"] = {{"type", "object"}, {"properties", upload_in}, {"required", {"relative_path"}}};
+  app.schemas["file.FileContentUpload"] = {
+      {"type", "object"}, {"properties", upload_in}, {"required", {"relative_path"}}};
 }
 
 }  // namespace
@@ -311,33 +345,41 @@ void RegisterSchemas(AppContext& app) {
 void RegisterContentRoutes(AppContext& app, http::Router& router) {
   RegisterSchemas(app);
   const std::string list = ContentPrefix(app);
-  const std::string detail = list + "{pulp_id}/";
   const std::string tag = "Content: Files";
   auto spec = std::make_shared<http::ListSpec>(ContentListSpec(app));
-  router.Add({"GET", list, "",
-              {"content_file_files_list", "list", "file", tag, "List file contents",
-               http::ListParameters(*spec), nullptr,
-               {{"200", core::openapi::PaginatedResponse(app.schemas, "file.FileContentResponse")}}},
-              [&app, spec](http::Request& r) { return http::ListResource(*spec, r, *app.pool); }});
-  router.Add({"POST", list, "",
-              {"content_file_files_create", "create", "file", tag,
-               "Trigger an asynchronous task to create content, optionally create new repository version.",
-               {}, core::openapi::RequestBody("file.FileContent", core::openapi::kFormsOnly),
-               {{"202", core::openapi::AsyncResponse(app.schemas)}}},
-              [&app](http::Request& r) { return Create(app, r); }});
-  router.Add({"GET", detail, "file_file_content_href",
-              {"content_file_files_read", "read", "file", tag, "Inspect a file content",
-               http::FieldSelectionParameters(), nullptr,
-               {{"200", core::openapi::JsonResponse("", core::openapi::Ref("file.FileContentResponse"))}}},
-              [&app, spec](http::Request& r) {
-                return http::ReadResource(*spec, r, *app.pool, r.path_params["pulp_id"]);
-              }});
-  router.Add({"POST", list + "upload/", "",
-              {"content_file_files_upload", "upload", "file", tag,
-               "Synchronously upload a file and create the content unit.", {},
-               core::openapi::RequestBody("file.FileContentUpload", core::openapi::kFormsOnly),
-               {{"201", core::openapi::JsonResponse("", core::openapi::Ref("file.FileContentResponse"))}}},
-              [&app](http::Request& r) { return Upload(app, r); }});
+  const core::endpoints::ResourceDoc doc{
+      "content_file_files",      "file", tag, "file content", "file_file_content_href",
+      "file.FileContentResponse"};
+  app.content_types[kPulpType] = {kPulpType, list, kPrnType};
+  core::endpoints::AddListRoute(app, router, spec, doc);
+  router.Add(
+      {"POST",
+       list,
+       "",
+       {"content_file_files_create",
+        "create",
+        "file",
+        tag,
+        "Trigger an asynchronous task to create content, optionally create new repository version.",
+        {},
+        core::openapi::RequestBody("file.FileContent", core::openapi::kFormsOnly),
+        {{"202", core::openapi::AsyncResponse(app.schemas)}}},
+       [&app](http::Request& r) { return Create(app, r); }});
+  core::endpoints::AddReadRoute(app, router, spec, doc);
+  core::endpoints::AddLabelRoutes(app, router, list, "core_content", "FileContent", doc);
+  router.Add(
+      {"POST",
+       list + "upload/",
+       "",
+       {"content_file_files_upload",
+        "upload",
+        "file",
+        tag,
+        "Synchronously upload a file and create the content unit.",
+        {},
+        core::openapi::RequestBody("file.FileContentUpload", core::openapi::kFormsOnly),
+        {{"201", core::openapi::JsonResponse("", core::openapi::Ref("file.FileContentResponse"))}}},
+       [&app](http::Request& r) { return Upload(app, r); }});
 }
 
 void RegisterContentTasks(core::tasking::TaskRegistry& registry) {

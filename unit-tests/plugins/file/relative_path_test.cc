@@ -12,9 +12,21 @@ TEST(RelativePath, AcceptsCanonicalPaths) {
 }
 
 TEST(RelativePath, RejectsEverythingThatCouldEscapeOrAlias) {
-  const std::vector<std::string> bads = {"", "/abs", "trailing/", "a//b", "../x", "a/../b", "a/./b", ".", "..",
-                          "with space", "q?x", "h#x", "tab\tx", std::string("nul\0x", 5),
-                          std::string("bad\xff")};
+  const std::vector<std::string> bads = {"",
+                                         "/abs",
+                                         "trailing/",
+                                         "a//b",
+                                         "../x",
+                                         "a/../b",
+                                         "a/./b",
+                                         ".",
+                                         "..",
+                                         "with space",
+                                         "q?x",
+                                         "h#x",
+                                         "tab\tx",
+                                         std::string("nul\0x", 5),
+                                         std::string("bad\xff")};
   for (const std::string& bad : bads) {
     EXPECT_NE(RelativePathError(bad), "") << bad;
   }
