@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "services/core/db/pool.h"
+#include "services/core/models/repository_type.h"
 #include "services/core/plugin.h"
 #include "services/core/storage/artifact_store.h"
 #include "services/core/tasking/dispatcher.h"
@@ -21,7 +22,8 @@ absl::StatusOr<std::unique_ptr<AppContext>> AppContext::Create(
   app->store = std::make_unique<storage::ArtifactStore>(app->settings.media_root,
                                                         app->settings.allowed_content_checksums);
   app->task_registry = std::make_unique<tasking::TaskRegistry>();
-  for (const auto& p : app->plugins) p->RegisterTasks(*app->task_registry);
+  for (const auto& p : app->plugins) p->RegisterTypes(*app);
+  for (const auto& p : app->plugins) p->RegisterTasks(*app, *app->task_registry);
   app->dispatcher = std::make_unique<tasking::Dispatcher>(*app);
   // Upstream's single default domain; its id is fixed by the first migration.
   app->default_domain_id = "018f0000-0000-7000-8000-000000000001";

@@ -23,12 +23,20 @@ namespace tasking {
 class TaskRegistry;
 class Dispatcher;
 }  // namespace tasking
+namespace models {
+struct RepositoryType;
+}
 
 // A content type a plugin contributes ("file.file"), as core's generic views need it.
 struct ContentType {
   std::string pulp_type;    // "file.file"
   std::string href_prefix;  // "/pulp/api/v3/content/file/files/"
   std::string prn_type;     // "file.filecontent"
+  // How units of this type are keyed inside one repository version (upstream's
+  // repo_key_fields): adding a unit replaces the one with the same key. Empty: no key.
+  std::string key_table;   // "file_filecontent"
+  std::string key_column;  // "relative_path"
+  std::string key_fk;      // "content_ptr_id"
 };
 
 // The services one process shares among its handlers and tasks. Built once at start.
@@ -41,8 +49,10 @@ struct AppContext {
   std::vector<std::unique_ptr<Plugin>> plugins;
   // OpenAPI component schemas ("Artifact", "ArtifactResponse", ...), filled by plugins.
   std::map<std::string, Json> schemas;
-  // Content types by pulp_type, registered by plugins with their routes.
+  // Content types by pulp_type, declared by plugins (Plugin::RegisterTypes).
   std::map<std::string, ContentType> content_types;
+  // Repository types by pulp_type ("file.file").
+  std::map<std::string, std::shared_ptr<const models::RepositoryType>> repository_types;
   std::string default_domain_id;
 
   AppContext();

@@ -1,4 +1,5 @@
 #include "services/core/app_context.h"
+#include "services/core/endpoints/repositories.h"
 #include "services/core/endpoints/routes.h"
 #include "services/core/endpoints/tasks.h"
 #include "services/core/endpoints/uploads.h"
@@ -31,26 +32,35 @@ class CorePlugin : public Plugin {
     endpoints::RegisterWorkerRoutes(app, router);
     endpoints::RegisterOrphanRoutes(app, router);
   }
-  void RegisterTasks(tasking::TaskRegistry& registry) const override {
+  void RegisterTasks(AppContext& app, tasking::TaskRegistry& registry) const override {
+    endpoints::RegisterRepositoryTasks(app, registry);
     endpoints::RegisterUploadTask(registry);
     endpoints::RegisterTaskFunctions(registry);
     endpoints::RegisterOrphanTask(registry);
-    // general_create(app_label, serializer_name, data=..., context=...) runs whatever the
+    // Upstream's generic tasks name a serializer: general_create(app_label, serializer, ...),
+    // ageneral_update/ageneral_delete(pk, app_label, serializer, ...). Each runs whatever the
     // owning plugin registered for that serializer.
     const tasking::TaskRegistry* reg = &registry;
-    registry.Register(tasking::kGeneralCreate, [reg](tasking::TaskContext& ctx, const Json& args,
-                                                     const Json& kwargs) {
-      if (!args.is_array() || args.size() < 2 || !args[0].is_string() || !args[1].is_string()) {
-        throw std::runtime_error("general_create: expected (app_label, serializer_name)");
-      }
-      const tasking::TaskFunction* fn =
-          reg->FindSerializerTask(tasking::kGeneralCreate, args[0], args[1]);
-      if (fn == nullptr) {
-        throw std::runtime_error("general_create: unknown serializer " +
-                                 args[0].get<std::string>() + "." + args[1].get<std::string>());
-      }
-      return (*fn)(ctx, args, kwargs);
-    });
+    for (const auto& [name, label_index] :
+         {std::pair{tasking::kGeneralCreate, 0}, std::pair{tasking::kGeneralUpdate, 1},
+          std::pair{tasking::kGeneralDelete, 1}}) {
+      const std::string task_name = name;
+      const size_t i = static_cast<size_t>(label_index);
+      registry.Register(task_name, [reg, task_name, i](tasking::TaskContext& ctx, const Json& args,
+                                                       const Json& kwargs) {
+        if (!args.is_array() || args.size() < i + 2 || !args[i].is_string() ||
+            !args[i + 1].is_string()) {
+          throw std::runtime_error(task_name + ": arguments name no serializer");
+        }
+        const tasking::TaskFunction* fn = reg->FindSerializerTask(task_name, args[i], args[i + 1]);
+        if (fn == nullptr) {
+          throw std::runtime_error(task_name + ": unknown serializer " +
+                                   args[i].get<std::string>() + "." +
+                                   args[i + 1].get<std::string>());
+        }
+        return (*fn)(ctx, args, kwargs);
+      });
+    }
   }
 };
 

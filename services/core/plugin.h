@@ -31,8 +31,10 @@ class Plugin {
   virtual ~Plugin() = default;
   virtual ComponentVersion Version() const = 0;
   virtual std::vector<db::Migration> Migrations() const = 0;
+  // Content and repository types into `app` (every process, before tasks and routes).
+  virtual void RegisterTypes(AppContext& app) const {}
   virtual void RegisterRoutes(AppContext& app, http::Router& router) const {}
-  virtual void RegisterTasks(tasking::TaskRegistry& registry) const {}
+  virtual void RegisterTasks(AppContext& app, tasking::TaskRegistry& registry) const {}
 };
 
 std::unique_ptr<Plugin> MakeCorePlugin();

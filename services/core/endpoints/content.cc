@@ -30,9 +30,12 @@ http::ListSpec ContentListSpec(const AppContext& app) {
   for (const auto& [name, type] : app.content_types) types.push_back(name);
   using F = http::FilterDef;
   spec.filters = {{"pulp_type", "t.pulp_type", F::kChoice, {"", "in"}, types},
-                  models::RepositoryVersionFilter(app, "repository_version"),
-                  models::RepositoryVersionFilter(app, "repository_version_added"),
-                  models::RepositoryVersionFilter(app, "repository_version_removed")};
+                  models::RepositoryVersionFilter(app, "repository_version",
+                                                  models::Membership::kPresent, "t.pulp_id"),
+                  models::RepositoryVersionFilter(app, "repository_version_added",
+                                                  models::Membership::kAdded, "t.pulp_id"),
+                  models::RepositoryVersionFilter(app, "repository_version_removed",
+                                                  models::Membership::kRemoved, "t.pulp_id")};
   spec.ordering = {{"pulp_id", "t.pulp_id"},
                    {"pulp_created", "t.pulp_created"},
                    {"pulp_last_updated", "t.pulp_last_updated"},

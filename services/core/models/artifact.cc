@@ -98,7 +98,8 @@ http::ListSpec ArtifactListSpec(const AppContext& app) {
              minutes);
        },
        "Minutes Artifacts have been orphaned for. -1 uses ORPHAN_PROTECTION_TIME."});
-  spec.filters.push_back(RepositoryVersionFilter(app, "repository_version"));
+  spec.filters.push_back(RepositoryVersionFilter(app, "repository_version", Membership::kPresent,
+                                                 "t.pulp_id", /*via_artifact=*/true));
   spec.ordering = {{"pulp_id", "t.pulp_id"},
                    {"md5", "t.md5"},
                    {"sha1", "t.sha1"},

@@ -1,35 +1,33 @@
 #include "services/core/models/repository_version.h"
 
-#include <regex>
+#include <pqxx/pqxx>
 
-#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "services/core/app_context.h"
 #include "services/core/http/errors.h"
-#include "services/core/util/uuid.h"
 
 namespace pulp::core::models {
 
-http::FilterDef RepositoryVersionFilter(const AppContext& app, const std::string& name) {
-  const std::string api = app.ApiV3();
+http::FilterDef RepositoryVersionFilter(const AppContext& app, const std::string& name,
+                                        Membership which, const std::string& content_column,
+                                        bool via_artifact) {
   http::FilterDef f;
   f.name = name;
   f.kind = http::FilterDef::kCustom;
   f.description = "Repository Version referenced by HREF/PRN";
-  f.custom = [api, name](const std::string& value, pqxx::transaction_base&) -> std::string {
-    static const std::regex kHref(
-        R"(^/[^?#]*repositories/[a-z0-9_]+/[a-z0-9_]+/([0-9a-fA-F-]{36})/versions/\d+/$)");
-    std::string path = value;
-    if (const size_t scheme = path.find("://"); scheme != std::string::npos) {
-      const size_t slash = path.find('/', scheme + 3);
-      path = slash == std::string::npos ? "" : path.substr(slash);
+  const AppContext* appp = &app;
+  f.custom = [appp, name, which, content_column, via_artifact](
+                 const std::string& value, pqxx::transaction_base& tx) -> std::string {
+    bool well_formed = false;
+    auto version = ResolveVersion(*appp, tx, value, &well_formed);
+    if (!version) {
+      throw http::FieldError(name, well_formed ? "Invalid hyperlink - Object does not exist."
+                                               : "Invalid hyperlink - No URL match.");
     }
-    std::smatch m;
-    const bool well_formed =
-        (absl::StartsWith(path, api) && std::regex_match(path, m, kHref) && IsUuid(m[1].str())) ||
-        (absl::StartsWith(value, "prn:core.repositoryversion:") &&
-         IsUuid(value.substr(value.rfind(':') + 1)));
-    throw http::FieldError(name, well_formed ? "Invalid hyperlink - Object does not exist."
-                                             : "Invalid hyperlink - No URL match.");
+    if (!via_artifact) return VersionContentCondition(tx, *version, content_column, which);
+    return absl::StrCat(
+        "EXISTS (SELECT 1 FROM core_contentartifact va WHERE va.artifact_id = ", content_column,
+        " AND ", VersionContentCondition(tx, *version, "va.content_id", which), ")");
   };
   return f;
 }

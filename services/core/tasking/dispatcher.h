@@ -69,6 +69,8 @@ class TaskRegistry {
 
 // Task names core dispatches for plugins.
 inline constexpr char kGeneralCreate[] = "pulpcore.app.tasks.base.general_create";
+inline constexpr char kGeneralUpdate[] = "pulpcore.app.tasks.base.ageneral_update";
+inline constexpr char kGeneralDelete[] = "pulpcore.app.tasks.base.ageneral_delete";
 
 struct DispatchRequest {
   std::string name;

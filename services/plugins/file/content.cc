@@ -55,9 +55,12 @@ http::ListSpec ContentListSpec(const AppContext& app) {
       {"digest", "f.digest", F::kText, {""}},
       {"sha256", "f.digest", F::kText, {""}},
   };
-  for (const char* name :
-       {"repository_version", "repository_version_added", "repository_version_removed"}) {
-    spec.filters.push_back(core::models::RepositoryVersionFilter(app, name));
+  using core::models::Membership;
+  for (const auto& [name, which] :
+       {std::pair{"repository_version", Membership::kPresent},
+        std::pair{"repository_version_added", Membership::kAdded},
+        std::pair{"repository_version_removed", Membership::kRemoved}}) {
+    spec.filters.push_back(core::models::RepositoryVersionFilter(app, name, which, "t.pulp_id"));
   }
   const int protection = app.settings.orphan_protection_time;
   spec.filters.push_back(
@@ -342,6 +345,11 @@ void RegisterSchemas(AppContext& app) {
 
 }  // namespace
 
+void RegisterContentType(AppContext& app) {
+  app.content_types[kPulpType] = {kPulpType,          ContentPrefix(app), kPrnType,
+                                  "file_filecontent", "relative_path",    "content_ptr_id"};
+}
+
 void RegisterContentRoutes(AppContext& app, http::Router& router) {
   RegisterSchemas(app);
   const std::string list = ContentPrefix(app);
@@ -350,7 +358,6 @@ void RegisterContentRoutes(AppContext& app, http::Router& router) {
   const core::endpoints::ResourceDoc doc{
       "content_file_files",      "file", tag, "file content", "file_file_content_href",
       "file.FileContentResponse"};
-  app.content_types[kPulpType] = {kPulpType, list, kPrnType};
   core::endpoints::AddListRoute(app, router, spec, doc);
   router.Add(
       {"POST",

@@ -1,6 +1,9 @@
 #include "services/plugins/file/plugin.h"
 
+#include "services/core/app_context.h"
+#include "services/core/endpoints/repositories.h"
 #include "services/plugins/file/content.h"
+#include "services/plugins/file/repository.h"
 
 namespace pulp::plugins::file {
 std::vector<std::pair<std::string, std::string>> FileMigrationFiles();  // generated
@@ -17,10 +20,16 @@ class FilePlugin : public core::Plugin {
     for (auto& [name, sql] : FileMigrationFiles()) out.push_back({"file", name, sql});
     return out;
   }
+  void RegisterTypes(core::AppContext& app) const override {
+    RegisterContentType(app);
+    app.repository_types["file.file"] =
+        std::make_shared<core::models::RepositoryType>(FileRepositoryType(app));
+  }
   void RegisterRoutes(core::AppContext& app, core::http::Router& router) const override {
     RegisterContentRoutes(app, router);
+    core::endpoints::RegisterRepositoryRoutes(app, router, *app.repository_types.at("file.file"));
   }
-  void RegisterTasks(core::tasking::TaskRegistry& registry) const override {
+  void RegisterTasks(core::AppContext&, core::tasking::TaskRegistry& registry) const override {
     RegisterContentTasks(registry);
   }
 };

@@ -1,0 +1,24 @@
+#pragma once
+
+#include "services/core/models/repository_type.h"
+
+namespace pulp::core {
+struct AppContext;
+namespace http {
+class Router;
+}
+namespace tasking {
+class TaskRegistry;
+}
+
+namespace endpoints {
+
+// Upstream's repository endpoints for one declared type: CRUD, versions, modify, labels.
+void RegisterRepositoryRoutes(AppContext& app, http::Router& router,
+                              const models::RepositoryType& type);
+
+// ageneral_update / ageneral_delete for every declared repository type, and add_and_remove.
+void RegisterRepositoryTasks(AppContext& app, tasking::TaskRegistry& registry);
+
+}  // namespace endpoints
+}  // namespace pulp::core

@@ -1,0 +1,158 @@
+#include "services/core/models/repository.h"
+
+#include <pqxx/pqxx>
+#include <regex>
+#include <stdexcept>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "services/core/app_context.h"
+#include "services/core/util/uuid.h"
+
+namespace pulp::core::models {
+namespace {
+
+std::string UuidList(pqxx::transaction_base& tx, const std::vector<std::string>& ids) {
+  std::vector<std::string> quoted;
+  for (const auto& id : ids) quoted.push_back(tx.quote(id) + "::uuid");
+  return absl::StrCat("ARRAY[", absl::StrJoin(quoted, ","), "]::uuid[]");
+}
+
+}  // namespace
+
+std::optional<VersionRef> ResolveVersion(const AppContext& app, pqxx::transaction_base& tx,
+                                         const std::string& ref, bool* well_formed) {
+  static const std::regex kHref(
+      R"(^/[^?#]*repositories/[a-z0-9_]+/[a-z0-9_]+/([0-9a-fA-F-]{36})/versions/(\d{1,9})/$)");
+  std::string path = ref;
+  if (const size_t scheme = path.find("://"); scheme != std::string::npos) {
+    const size_t slash = path.find('/', scheme + 3);
+    path = slash == std::string::npos ? "" : path.substr(slash);
+  }
+  std::smatch m;
+  std::string where;
+  if (absl::StartsWith(path, app.ApiV3()) && std::regex_match(path, m, kHref) &&
+      IsUuid(m[1].str())) {
+    where = absl::StrCat("v.repository_id = ", tx.quote(m[1].str()),
+                         "::uuid AND v.number = ", m[2].str());
+  } else if (absl::StartsWith(ref, "prn:core.repositoryversion:") &&
+             IsUuid(ref.substr(ref.rfind(':') + 1))) {
+    where = absl::StrCat("v.pulp_id = ", tx.quote(ref.substr(ref.rfind(':') + 1)), "::uuid");
+  } else {
+    *well_formed = false;
+    return std::nullopt;
+  }
+  *well_formed = true;
+  pqxx::result r = tx.exec(absl::StrCat(
+      "SELECT v.repository_id::text, r.pulp_type, v.number, v.pulp_id::text"
+      " FROM core_repositoryversion v JOIN core_repository r ON r.pulp_id = v.repository_id"
+      " WHERE v.complete AND ",
+      where));
+  if (r.empty()) return std::nullopt;
+  return VersionRef{r[0][0].as<std::string>(), r[0][1].as<std::string>(), r[0][2].as<int>(),
+                    r[0][3].as<std::string>()};
+}
+
+std::string VersionContentCondition(pqxx::transaction_base& tx, const VersionRef& v,
+                                    const std::string& content_column, Membership which) {
+  const std::string span = absl::StrCat(
+      "SELECT 1 FROM core_repositorycontent rc WHERE rc.repository_id = ",
+      tx.quote(v.repository_pk), "::uuid AND rc.content_id = ", content_column, " AND ");
+  switch (which) {
+    case Membership::kAdded:
+      return absl::StrCat("EXISTS (", span, "rc.version_added = ", v.number, ")");
+    case Membership::kRemoved:
+      return absl::StrCat("EXISTS (", span, "rc.version_removed = ", v.number, ")");
+    case Membership::kPresent:
+      break;
+  }
+  return absl::StrCat("EXISTS (", span, "rc.version_added <= ", v.number,
+                      " AND (rc.version_removed IS NULL OR rc.version_removed > ", v.number, "))");
+}
+
+std::optional<int> CreateVersion(AppContext& app, pqxx::transaction_base& tx,
+                                 const std::string& repository_pk, std::optional<int> base_number,
+                                 const std::vector<std::string>& add,
+                                 const std::vector<std::string>& remove, bool remove_all) {
+  const std::string repo = tx.quote(repository_pk) + "::uuid";
+  pqxx::result locked =
+      tx.exec("SELECT next_version FROM core_repository WHERE pulp_id = " + repo + " FOR UPDATE");
+  if (locked.empty()) throw std::runtime_error("The repository no longer exists.");
+  const int number = locked[0][0].as<int>();
+  const int base = base_number.value_or(number - 1);
+
+  // The target content: the base version, minus removals, minus units whose repository key an
+  // added unit takes over, plus the additions.
+  tx.exec("CREATE TEMP TABLE pulp_target (content_id uuid PRIMARY KEY) ON COMMIT DROP");
+  if (!remove_all) {
+    tx.exec(
+        absl::StrCat("INSERT INTO pulp_target SELECT content_id FROM core_repositorycontent WHERE"
+                     " repository_id = ",
+                     repo, " AND version_added <= ", base,
+                     " AND (version_removed IS NULL OR version_removed > ", base, ")"));
+    if (!remove.empty()) {
+      tx.exec("DELETE FROM pulp_target WHERE content_id = ANY(" + UuidList(tx, remove) + ")");
+    }
+  }
+  const std::string added = UuidList(tx, add);
+  for (const auto& [type_name, type] : app.content_types) {
+    if (type.key_table.empty() || add.empty()) continue;
+    const std::string key = absl::StrCat(type.key_table, ".", type.key_column);
+    pqxx::result dup =
+        tx.exec(absl::StrCat("SELECT ", key, " FROM ", type.key_table, " WHERE ", type.key_fk,
+                             " = ANY(", added, ") GROUP BY ", key, " HAVING count(*) > 1 LIMIT 1"));
+    if (!dup.empty()) {
+      throw std::runtime_error(absl::StrCat("Cannot create repository version. More than one ",
+                                            type_name, " content with the duplicate values for ",
+                                            type.key_column, ": ", dup[0][0].as<std::string>(),
+                                            "."));
+    }
+    tx.exec(absl::StrCat("DELETE FROM pulp_target t USING ", type.key_table, " old, ",
+                         type.key_table, " new WHERE old.", type.key_fk, " = t.content_id AND new.",
+                         type.key_fk, " = ANY(", added, ") AND new.", type.key_column, " = old.",
+                         type.key_column, " AND old.", type.key_fk, " <> new.", type.key_fk));
+  }
+  if (!add.empty()) {
+    tx.exec("INSERT INTO pulp_target SELECT unnest(" + added + ") ON CONFLICT DO NOTHING");
+  }
+
+  // Close the spans of content leaving, open spans for content arriving.
+  pqxx::result closed = tx.exec(
+      absl::StrCat("UPDATE core_repositorycontent SET version_removed = ", number,
+                   " WHERE repository_id = ", repo,
+                   " AND version_removed IS NULL AND content_id NOT IN (SELECT content_id FROM"
+                   " pulp_target) RETURNING 1"));
+  pqxx::result opened = tx.exec(absl::StrCat(
+      "INSERT INTO core_repositorycontent (pulp_id, repository_id, content_id, version_added)"
+      " SELECT gen_random_uuid(), ",
+      repo, ", t.content_id, ", number,
+      " FROM pulp_target t WHERE NOT EXISTS (SELECT 1 FROM core_repositorycontent rc WHERE"
+      " rc.repository_id = ",
+      repo,
+      " AND rc.content_id = t.content_id AND rc.version_removed"
+      " IS NULL) RETURNING 1"));
+  tx.exec("DROP TABLE pulp_target");
+  if (closed.empty() && opened.empty()) return std::nullopt;
+
+  const std::string base_pk =
+      base_number
+          ? absl::StrCat("(SELECT pulp_id FROM core_repositoryversion WHERE repository_id = ", repo,
+                         " AND number = ", *base_number, ")")
+          : "NULL";
+  tx.exec(
+      absl::StrCat("INSERT INTO core_repositoryversion (pulp_id, repository_id, number, complete,"
+                   " base_version_id) VALUES (",
+                   tx.quote(NewUuid()), ", ", repo, ", ", number, ", TRUE, ", base_pk, ")"));
+  tx.exec(absl::StrCat("UPDATE core_repository SET next_version = ", number + 1,
+                       ", pulp_last_updated = clock_timestamp() WHERE pulp_id = ", repo));
+  // Content in a repository is no longer an orphan candidate; keep its clock fresh.
+  tx.exec(
+      absl::StrCat("UPDATE core_content SET timestamp_of_interest = clock_timestamp() WHERE"
+                   " pulp_id = ANY(",
+                   added, ")"));
+  return number;
+}
+
+}  // namespace pulp::core::models
