@@ -179,6 +179,54 @@ class VersionsTest(unittest.TestCase):
         self.assertEqual((r.status, r.json),
                          (400, {"repository_version": ["Invalid hyperlink - Object does not exist."]}))
 
+    def test_content_create_into_a_repository_makes_a_version(self):
+        repo = new_repo()
+        body, ctype = multipart({"relative_path": "into/repo.txt", "repository": repo["pulp_href"]},
+                                {"file": ("f", os.urandom(32))})
+        r = system.request("POST", API + "content/file/files/", body=body, content_type=ctype)
+        task = system.wait_task(r.json["task"])
+        self.assertEqual(task["state"], "completed", task["error"])
+        v1 = repo["pulp_href"] + "versions/1/"
+        self.assertEqual(task["created_resources"][0], v1)
+        content = task["created_resources"][1]
+        self.assertEqual(contents(v1), {content})
+        self.assertIn(f"prn:file.filerepository:{repo['prn'].rsplit(':', 1)[1]}",
+                      task["reserved_resources_record"])
+        body, ctype = multipart({"relative_path": "x.txt", "repository": REPOS + f"{uuid.uuid4()}/"},
+                                {"file": ("f", b"z")})
+        r = system.request("POST", API + "content/file/files/", body=body, content_type=ctype)
+        self.assertEqual((r.status, r.json),
+                         (400, {"repository": ["Invalid hyperlink - Object does not exist."]}))
+
+    def test_delete_versions_squashes_changes(self):
+        repo = new_repo()
+        a, b, c = new_content(), new_content(), new_content()
+        modify(repo, add_content_units=[a])            # v1: a
+        modify(repo, add_content_units=[b])            # v2: a b
+        modify(repo, remove_content_units=[a], add_content_units=[c])  # v3: b c
+        r = system.request("DELETE", repo["pulp_href"] + "versions/2/")
+        self.assertEqual(r.status, 202)
+        self.assertEqual(system.wait_task(r.json["task"])["state"], "completed")
+        self.assertEqual(system.get(repo["pulp_href"] + "versions/2/").status, 404)
+        self.assertEqual(contents(repo["pulp_href"] + "versions/1/"), {a})
+        self.assertEqual(contents(repo["pulp_href"] + "versions/3/"), {b, c})
+        self.assertEqual(contents(repo["pulp_href"] + "versions/3/", "repository_version_added"), {b, c})
+        # Deleting the latest makes the previous one latest again.
+        r = system.request("DELETE", repo["pulp_href"] + "versions/3/")
+        system.wait_task(r.json["task"])
+        self.assertEqual(system.get(repo["pulp_href"]).json["latest_version_href"],
+                         repo["pulp_href"] + "versions/1/")
+        modify(repo, add_content_units=[c])            # v4: a c
+        self.assertEqual(contents(repo["pulp_href"] + "versions/4/"), {a, c})
+
+    def test_the_only_version_cannot_be_deleted(self):
+        repo = new_repo()
+        r = system.request("DELETE", repo["pulp_href"] + "versions/0/")
+        task = system.wait_task(r.json["task"])
+        self.assertEqual(task["state"], "failed")
+        self.assertIn("at least one repository version", task["error"]["description"])
+        self.assertEqual(system.get(repo["pulp_href"] + "versions/0/").status, 200)
+
     def test_orphan_cleanup_keeps_content_held_by_a_repository(self):
         repo = new_repo()
         held, loose = new_content(), new_content()

@@ -26,6 +26,7 @@ namespace pulp::core::endpoints {
 namespace {
 
 constexpr char kModifyTask[] = "pulpcore.app.tasks.repository.add_and_remove";
+constexpr char kDeleteVersionTask[] = "pulpcore.app.tasks.repository.delete_version";
 
 using models::RepositoryType;
 
@@ -350,6 +351,33 @@ http::Response ReadVersion(Ctx& c, http::Request& req) {
   return http::Response::Json(200, http::SelectFields(spec.serialize(rows[0]), req));
 }
 
+http::Response DeleteVersion(Ctx& c, http::Request& req) {
+  const std::string repo_pk = RepoPkOrThrow(c, req);
+  int number;
+  if (!absl::SimpleAtoi(req.path_params["number"], &number) || number < 0) {
+    throw http::DetailError(404, "Not found.");
+  }
+  std::string version_pk;
+  {
+    auto lease = c.app.pool->Acquire();
+    if (!lease.ok()) throw http::FromStatus(lease.status());
+    pqxx::nontransaction tx(**lease);
+    pqxx::result r =
+        tx.exec(absl::StrCat("SELECT pulp_id::text FROM core_repositoryversion WHERE"
+                             " complete AND repository_id = ",
+                             tx.quote(repo_pk), "::uuid AND number = ", number));
+    if (r.empty()) throw http::NotFoundError("RepositoryVersion");
+    version_pk = r[0][0].as<std::string>();
+  }
+  tasking::DispatchRequest task;
+  task.name = kDeleteVersionTask;
+  task.kwargs = {{"pk", version_pk}};
+  task.exclusive_resources = {RepoPrn(c.type, repo_pk)};
+  task.logging_cid = req.correlation_id;
+  task.created_by = RequesterId(req);
+  return TaskAccepted(c.app, c.app.dispatcher->Dispatch(task));
+}
+
 // Content hrefs/PRNs → pks of accepted types; unknown ones are one 400 listing them all.
 std::vector<std::string> ResolveContent(Ctx& c, pqxx::transaction_base& tx, const Json& refs,
                                         const std::string& field) {
@@ -598,6 +626,12 @@ void RegisterRepositoryRoutes(AppContext& app, http::Router& router,
       {"200", openapi::JsonResponse("", openapi::Ref("RepositoryVersionResponse"))}};
   router.Add({"GET", detail + "versions/{number}/", type.version_href_param, version,
               [c](http::Request& r) { return ReadVersion(*c, r); }});
+  http::Operation delete_version =
+      op(type.id_prefix + "_versions_delete", "delete", "Delete a repository version");
+  delete_version.tag = type.tag + " Versions";
+  delete_version.responses = {{"202", openapi::AsyncResponse(app.schemas)}};
+  router.Add({"DELETE", detail + "versions/{number}/", type.version_href_param, delete_version,
+              [c](http::Request& r) { return DeleteVersion(*c, r); }});
 }
 
 void RegisterRepositoryTasks(AppContext& app, tasking::TaskRegistry& registry) {
@@ -620,6 +654,16 @@ void RegisterRepositoryTasks(AppContext& app, tasking::TaskRegistry& registry) {
           return Json(nullptr);
         });
   }
+  registry.Register(kDeleteVersionTask,
+                    [](tasking::TaskContext& ctx, const Json&, const Json& kwargs) {
+                      auto lease = ctx.app().pool->Acquire();
+                      if (!lease.ok())
+                        throw std::runtime_error(std::string(lease.status().message()));
+                      pqxx::work tx(**lease);
+                      models::DeleteVersion(tx, kwargs.at("pk").get<std::string>());
+                      tx.commit();
+                      return Json(nullptr);
+                    });
   // One modify task for every repository type: it looks the type up from the repository.
   AppContext* appp = &app;
   registry.Register(kModifyTask, [appp](tasking::TaskContext& ctx, const Json&,

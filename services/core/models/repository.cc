@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "services/core/app_context.h"
+#include "services/core/models/repository_type.h"
 #include "services/core/util/uuid.h"
 
 namespace pulp::core::models {
@@ -153,6 +154,62 @@ std::optional<int> CreateVersion(AppContext& app, pqxx::transaction_base& tx,
                    " pulp_id = ANY(",
                    added, ")"));
   return number;
+}
+
+void DeleteVersion(pqxx::transaction_base& tx, const std::string& version_pk) {
+  pqxx::result v = tx.exec(
+      "SELECT repository_id::text, number FROM core_repositoryversion WHERE"
+      " pulp_id = " +
+      tx.quote(version_pk) + "::uuid");
+  if (v.empty()) throw std::runtime_error("The repository version no longer exists.");
+  const std::string repo = tx.quote(v[0][0].as<std::string>()) + "::uuid";
+  const int n = v[0][1].as<int>();
+  tx.exec("SELECT 1 FROM core_repository WHERE pulp_id = " + repo + " FOR UPDATE");
+  pqxx::result others = tx.exec(absl::StrCat("SELECT min(number) FILTER (WHERE number > ", n,
+                                             "), count(*) FROM core_repositoryversion"
+                                             " WHERE repository_id = ",
+                                             repo, " AND complete AND number <> ", n));
+  if (others[0][1].as<int64_t>() == 0) {
+    throw std::runtime_error(
+        "Cannot delete repository version. Repositories must have at least one"
+        " repository version.");
+  }
+  if (others[0][0].is_null()) {
+    // The latest version: its changes are undone, so the previous one is current again.
+    tx.exec(absl::StrCat("DELETE FROM core_repositorycontent WHERE repository_id = ", repo,
+                         " AND version_added = ", n));
+    tx.exec(
+        absl::StrCat("UPDATE core_repositorycontent SET version_removed = NULL WHERE"
+                     " repository_id = ",
+                     repo, " AND version_removed = ", n));
+  } else {
+    // Squash into the next version m: what n added shows up in m (unless m removed it again),
+    // what n removed stays removed in m.
+    const int m = others[0][0].as<int>();
+    tx.exec(absl::StrCat("DELETE FROM core_repositorycontent WHERE repository_id = ", repo,
+                         " AND version_added = ", n, " AND version_removed = ", m));
+    tx.exec(absl::StrCat("UPDATE core_repositorycontent SET version_added = ", m,
+                         " WHERE repository_id = ", repo, " AND version_added = ", n));
+    tx.exec(absl::StrCat("UPDATE core_repositorycontent SET version_removed = ", m,
+                         " WHERE repository_id = ", repo, " AND version_removed = ", n));
+  }
+  tx.exec("DELETE FROM core_repositoryversion WHERE pulp_id = " + tx.quote(version_pk) + "::uuid");
+}
+
+std::pair<std::string, std::string> VersionHrefAndPrn(const AppContext& app,
+                                                      pqxx::transaction_base& tx,
+                                                      const std::string& repository_pk,
+                                                      int number) {
+  pqxx::result r = tx.exec(absl::StrCat(
+      "SELECT r.pulp_type, v.pulp_id::text FROM core_repository r JOIN core_repositoryversion v"
+      " ON v.repository_id = r.pulp_id WHERE r.pulp_id = ",
+      tx.quote(repository_pk), "::uuid AND v.number = ", number));
+  if (r.empty()) throw std::runtime_error("The repository version no longer exists.");
+  auto type = app.repository_types.find(r[0][0].as<std::string>());
+  const std::string prefix = type == app.repository_types.end() ? app.ApiV3() + "repositories/"
+                                                                : type->second->href_prefix;
+  return {absl::StrCat(prefix, repository_pk, "/versions/", number, "/"),
+          "prn:core.repositoryversion:" + r[0][1].as<std::string>()};
 }
 
 }  // namespace pulp::core::models

@@ -2,6 +2,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "services/core/util/json.h"
@@ -43,6 +44,15 @@ std::optional<int> CreateVersion(AppContext& app, pqxx::transaction_base& tx,
                                  const std::string& repository_pk, std::optional<int> base_number,
                                  const std::vector<std::string>& add,
                                  const std::vector<std::string>& remove, bool remove_all);
+
+// Deletes a version, squashing its changes into the next version (or undoing them when it is
+// the latest). Throws std::runtime_error when it is the repository's only version.
+void DeleteVersion(pqxx::transaction_base& tx, const std::string& version_pk);
+
+// Href and PRN of version `number` of a repository (its type's href prefix is looked up).
+std::pair<std::string, std::string> VersionHrefAndPrn(const AppContext& app,
+                                                      pqxx::transaction_base& tx,
+                                                      const std::string& repository_pk, int number);
 
 }  // namespace models
 }  // namespace pulp::core

@@ -14,6 +14,7 @@
 #include "services/core/http/router.h"
 #include "services/core/http/validation.h"
 #include "services/core/models/artifact.h"
+#include "services/core/models/repository.h"
 #include "services/core/models/repository_version.h"
 #include "services/core/openapi/schema.h"
 #include "services/core/storage/artifact_store.h"
@@ -74,8 +75,10 @@ http::ListSpec ContentListSpec(const AppContext& app) {
          if (!absl::SimpleAtod(v, &minutes))
            throw http::FieldError("orphaned_for", "Enter a number.");
          if (minutes < 0) minutes = protection;
-         // No repository versions exist yet, so orphaned means old enough.
-         return absl::StrCat("t.timestamp_of_interest < now() - interval '1 minute' * ", minutes);
+         return absl::StrCat(
+             "NOT EXISTS (SELECT 1 FROM core_repositorycontent rc WHERE rc.content_id ="
+             " t.pulp_id) AND t.timestamp_of_interest < now() - interval '1 minute' * ",
+             minutes);
        }});
   spec.ordering = {{"pulp_id", "t.pulp_id"},
                    {"pulp_created", "t.pulp_created"},
@@ -167,8 +170,19 @@ Json ValidateCreate(AppContext& app, http::RequestData& data, bool with_reposito
     errors["file_url"] = {"Creating content from a URL is not supported by this server yet."};
   }
   if (in.contains("repository") && !in["repository"].is_null()) {
-    // Repositories arrive with the file-repository endpoints; no href can resolve before that.
-    errors["repository"] = {"Invalid hyperlink - Object does not exist."};
+    const std::string ref = in["repository"];
+    const std::string prefix = app.ApiV3() + "repositories/file/file/";
+    std::string pk = absl::StartsWith(ref, "prn:") ? http::PkFromPrn(ref, "file.filerepository")
+                                                   : http::PkFromHref(ref, prefix);
+    if (pk.empty()) {
+      errors["repository"] = {"Invalid hyperlink - No URL match."};
+    } else if (tx.exec("SELECT 1 FROM core_repository WHERE pulp_id = " + tx.quote(pk) +
+                       "::uuid AND pulp_type = 'file.file'")
+                   .empty()) {
+      errors["repository"] = {"Invalid hyperlink - Object does not exist."};
+    } else {
+      in["repository"] = pk;
+    }
   }
   if (!errors.empty()) throw http::ApiError(400, errors);
   tx.commit();
@@ -178,6 +192,9 @@ Json ValidateCreate(AppContext& app, http::RequestData& data, bool with_reposito
   if (in.contains("pulp_labels")) task_data["pulp_labels"] = in["pulp_labels"];
   if (in.contains("upload") && !in["upload"].is_null()) task_data["upload"] = in["upload"];
   if (!artifact_pk.empty()) task_data["artifact"] = artifact_pk;
+  if (in.contains("repository") && !in["repository"].is_null()) {
+    task_data["repository"] = in["repository"];
+  }
   if (writer) {
     // As upstream, the API process stores an uploaded file as an artifact before dispatching.
     pqxx::work wtx(**lease);
@@ -274,6 +291,10 @@ http::Response Create(AppContext& app, http::Request& req) {
   task.kwargs = {{"data", task_data}, {"context", Json::object()}};
   if (task_data.contains("upload")) {
     task.exclusive_resources.push_back("prn:core.upload:" + task_data["upload"].get<std::string>());
+  }
+  if (task_data.contains("repository")) {
+    task.exclusive_resources.push_back("prn:file.filerepository:" +
+                                       task_data["repository"].get<std::string>());
   }
   task.logging_cid = req.correlation_id;
   task.created_by = core::endpoints::RequesterId(req);
@@ -393,8 +414,22 @@ void RegisterContentTasks(core::tasking::TaskRegistry& registry) {
   registry.RegisterSerializerTask(
       core::tasking::kGeneralCreate, "file", "FileContentSerializer",
       [](core::tasking::TaskContext& ctx, const Json&, const Json& kwargs) {
+        const Json data = kwargs.value("data", Json::object());
         std::string pk;
-        Json result = CreateContent(ctx.app(), kwargs.value("data", Json::object()), &pk);
+        Json result = CreateContent(ctx.app(), data, &pk);
+        if (data.contains("repository")) {
+          // A new repository version holding the unit (replacing any at the same path).
+          auto lease = ctx.app().pool->Acquire();
+          if (!lease.ok()) throw std::runtime_error(std::string(lease.status().message()));
+          pqxx::work tx(**lease);
+          const std::string repo = data["repository"];
+          if (auto number =
+                  core::models::CreateVersion(ctx.app(), tx, repo, std::nullopt, {pk}, {}, false)) {
+            auto [href, prn] = core::models::VersionHrefAndPrn(ctx.app(), tx, repo, *number);
+            ctx.AddCreatedResource(href, prn);
+          }
+          tx.commit();
+        }
         ctx.AddCreatedResource(result["pulp_href"], result["prn"]);
         return result;
       });
