@@ -97,6 +97,16 @@ class CrudTest(unittest.TestCase):
         self.assertEqual(system.wait_task(r.json["task"])["state"], "completed")
         self.assertEqual(system.get(repo["pulp_href"]).status, 404)
 
+    def test_generic_lists_show_typed_hrefs(self):
+        repo = new_repo()
+        r = system.get(API + f"repositories/?name={repo['name']}")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.json["results"][0]["pulp_href"], repo["pulp_href"])
+        self.assertEqual(system.get(API + "repositories/?pulp_type=file.file").status, 200)
+        self.assertEqual(system.get(API + "repositories/?pulp_type=rpm.rpm").status, 400)
+        versions = system.get(API + "repository_versions/?limit=1000").json["results"]
+        self.assertIn(repo["latest_version_href"], [v["pulp_href"] for v in versions])
+
     def test_labels(self):
         repo = new_repo()
         r = system.post(repo["pulp_href"] + "set_label/", {"key": "k", "value": "v"})

@@ -71,6 +71,7 @@ std::unique_ptr<Plugin> MakeCorePlugin() { return std::make_unique<CorePlugin>()
 void RegisterAllRoutes(AppContext& app, http::Router& router) {
   for (const auto& p : app.plugins) p->RegisterRoutes(app, router);
   endpoints::RegisterContentRoutes(app, router);
+  endpoints::RegisterGenericRepositoryRoutes(app, router);
 }
 
 }  // namespace pulp::core

@@ -49,7 +49,8 @@ void AddListRoute(AppContext& app, http::Router& router, std::shared_ptr<const h
   op.action = "list";
   op.component = doc.component;
   op.tag = doc.tag;
-  op.summary = "List " + doc.noun + "s";
+  const bool y = !doc.noun.empty() && doc.noun.back() == 'y';
+  op.summary = "List " + (y ? doc.noun.substr(0, doc.noun.size() - 1) + "ies" : doc.noun + "s");
   op.parameters = http::ListParameters(*spec);
   op.responses = {{"200", openapi::PaginatedResponse(app.schemas, doc.response_schema)}};
   router.Add({"GET", spec->href_prefix, "", std::move(op),

@@ -634,6 +634,91 @@ void RegisterRepositoryRoutes(AppContext& app, http::Router& router,
               [c](http::Request& r) { return DeleteVersion(*c, r); }});
 }
 
+void RegisterGenericRepositoryRoutes(AppContext& app, http::Router& router) {
+  std::map<std::string, std::pair<std::string, std::string>> types;  // pulp_type → href, prn
+  std::vector<std::string> names;
+  for (const auto& [name, t] : app.repository_types) {
+    types[name] = {t->href_prefix, t->prn_type};
+    names.push_back(name);
+  }
+  using F = http::FilterDef;
+  auto repos = std::make_shared<http::ListSpec>();
+  repos->model_name = "Repository";
+  repos->from = "core_repository t";
+  repos->where = "NOT t.user_hidden";
+  repos->columns = absl::StrCat(
+      kModelColumns,
+      ", t.pulp_type, t.name, t.description, t.retain_repo_versions, t.retain_checkpoints,"
+      " t.pulp_labels::text AS pulp_labels, (SELECT max(v.number) FROM core_repositoryversion v"
+      " WHERE v.repository_id = t.pulp_id AND v.complete) AS latest");
+  repos->href_prefix = app.ApiV3() + "repositories/";
+  repos->prn_type = "core.repository";
+  repos->labels_column = "t.pulp_labels";
+  repos->filters = {{"name", "t.name", F::kText, http::NameLookups()},
+                    {"pulp_type", "t.pulp_type", F::kChoice, {"", "in"}, names}};
+  repos->ordering = {{"pulp_id", "t.pulp_id"},
+                     {"pulp_created", "t.pulp_created"},
+                     {"name", "t.name"},
+                     {"pulp_type", "t.pulp_type"}};
+  repos->serialize = [types](const pqxx::row& row) {
+    const auto& [prefix, prn] = types.at(row["pulp_type"].as<std::string>());
+    Json j = ModelFields(row, prefix, prn);
+    const std::string href = j["pulp_href"];
+    j["versions_href"] = href + "versions/";
+    j["pulp_labels"] = Json::parse(row["pulp_labels"].as<std::string>());
+    j["latest_version_href"] = absl::StrCat(href, "versions/", row["latest"].as<int>(), "/");
+    j["name"] = row["name"].as<std::string>();
+    j["description"] = TextOrNull(row, "description");
+    j["retain_repo_versions"] = row["retain_repo_versions"].is_null()
+                                    ? Json(nullptr)
+                                    : Json(row["retain_repo_versions"].as<int>());
+    j["retain_checkpoints"] = row["retain_checkpoints"].is_null()
+                                  ? Json(nullptr)
+                                  : Json(row["retain_checkpoints"].as<int>());
+    j["remote"] = nullptr;
+    return j;
+  };
+  Json props = openapi::ModelResponseProperties();
+  for (const char* k : {"versions_href", "latest_version_href", "name", "description", "remote"}) {
+    props[k] = {{"type", "string"}};
+  }
+  app.schemas["RepositoryResponse"] = {{"type", "object"}, {"properties", props}};
+  AddListRoute(app, router, repos,
+               {"repositories", "core", "Repositories", "repository", "", "RepositoryResponse"});
+
+  auto versions = std::make_shared<http::ListSpec>();
+  versions->model_name = "RepositoryVersion";
+  versions->from = "core_repositoryversion t JOIN core_repository r ON r.pulp_id = t.repository_id";
+  versions->where = "t.complete AND NOT r.user_hidden";
+  versions->columns = absl::StrCat(
+      kModelColumns,
+      ", t.number, r.pulp_type, t.repository_id::text AS repository_id,"
+      " (SELECT b.number FROM core_repositoryversion b WHERE b.pulp_id = t.base_version_id)"
+      " AS base_number");
+  versions->href_prefix = app.ApiV3() + "repository_versions/";
+  versions->prn_type = "core.repositoryversion";
+  versions->filters = {{"number", "t.number", F::kNumber, {"", "lt", "lte", "gt", "gte", "range"}},
+                       {"pulp_created", "t.pulp_created", F::kDateTime, http::DateTimeLookups()}};
+  versions->ordering = {
+      {"pulp_id", "t.pulp_id"}, {"pulp_created", "t.pulp_created"}, {"number", "t.number"}};
+  versions->serialize = [types](const pqxx::row& row) {
+    const std::string repo_href = types.at(row["pulp_type"].as<std::string>()).first +
+                                  row["repository_id"].as<std::string>() + "/";
+    Json j = ModelFields(row, repo_href + "versions/", "core.repositoryversion");
+    j["pulp_href"] = absl::StrCat(repo_href, "versions/", row["number"].as<int>(), "/");
+    j["number"] = row["number"].as<int>();
+    j["repository"] = repo_href;
+    j["base_version"] =
+        row["base_number"].is_null()
+            ? Json(nullptr)
+            : Json(absl::StrCat(repo_href, "versions/", row["base_number"].as<int>(), "/"));
+    return j;
+  };
+  AddListRoute(app, router, versions,
+               {"repository_versions", "core", "Repository Versions", "repository version", "",
+                "RepositoryVersionResponse"});
+}
+
 void RegisterRepositoryTasks(AppContext& app, tasking::TaskRegistry& registry) {
   for (const auto& [name, type_ptr] : app.repository_types) {
     auto c = std::make_shared<Ctx>(Ctx{app, *type_ptr});

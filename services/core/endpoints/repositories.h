@@ -17,6 +17,9 @@ namespace endpoints {
 void RegisterRepositoryRoutes(AppContext& app, http::Router& router,
                               const models::RepositoryType& type);
 
+// /repositories/ and /repository_versions/ over every declared repository type.
+void RegisterGenericRepositoryRoutes(AppContext& app, http::Router& router);
+
 // ageneral_update / ageneral_delete for every declared repository type, and add_and_remove.
 void RegisterRepositoryTasks(AppContext& app, tasking::TaskRegistry& registry);
 
