@@ -25,7 +25,8 @@ class Dispatcher;
 }  // namespace tasking
 namespace models {
 struct RepositoryType;
-}
+struct RemoteType;
+}  // namespace models
 
 // A content type a plugin contributes ("file.file"), as core's generic views need it.
 struct ContentType {
@@ -53,6 +54,8 @@ struct AppContext {
   std::map<std::string, ContentType> content_types;
   // Repository types by pulp_type ("file.file").
   std::map<std::string, std::shared_ptr<const models::RepositoryType>> repository_types;
+  // Remote types by pulp_type.
+  std::map<std::string, std::shared_ptr<const models::RemoteType>> remote_types;
   std::string default_domain_id;
 
   AppContext();

@@ -61,6 +61,33 @@ std::string ValidateOne(const Field& f, const core::Json& in, bool is_form, core
       out = n;
       return "";
     }
+    case Field::kNumber: {
+      double d;
+      if (in.is_number()) {
+        d = in.get<double>();
+      } else if (in.is_string() &&
+                 absl::SimpleAtod(absl::StripAsciiWhitespace(in.get<std::string>()), &d)) {
+      } else {
+        return "A valid number is required.";
+      }
+      if (f.min_value && d < static_cast<double>(*f.min_value)) {
+        return absl::StrCat("Ensure this value is greater than or equal to ", *f.min_value, ".");
+      }
+      out = d;
+      return "";
+    }
+    case Field::kList: {
+      core::Json list = in;
+      if (is_form && in.is_string()) {
+        list = core::Json::parse(in.get<std::string>(), nullptr, false);
+        if (list.is_discarded()) return "Value must be valid JSON.";
+      }
+      if (!list.is_array()) {
+        return absl::StrCat("Expected a list of items but got type \"", TypeName(list), "\".");
+      }
+      out = std::move(list);
+      return "";
+    }
     case Field::kBoolean: {
       if (in.is_boolean()) {
         out = in;

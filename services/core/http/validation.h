@@ -13,7 +13,18 @@ namespace pulp::core::http {
 // A writable serializer field, DRF style: validation turns form strings into typed values and
 // collects every error into one 400 body.
 struct Field {
-  enum Kind { kString, kInteger, kBoolean, kObject, kStringList, kLabels, kFile, kAny };
+  enum Kind {
+    kString,
+    kInteger,
+    kNumber,
+    kBoolean,
+    kObject,
+    kList,
+    kStringList,
+    kLabels,
+    kFile,
+    kAny
+  };
   std::string name;
   Kind kind = kString;
   bool required = false;

@@ -1,6 +1,7 @@
 #include "services/plugins/file/plugin.h"
 
 #include "services/core/app_context.h"
+#include "services/core/endpoints/remotes.h"
 #include "services/core/endpoints/repositories.h"
 #include "services/plugins/file/content.h"
 #include "services/plugins/file/repository.h"
@@ -24,10 +25,12 @@ class FilePlugin : public core::Plugin {
     RegisterContentType(app);
     app.repository_types["file.file"] =
         std::make_shared<core::models::RepositoryType>(FileRepositoryType(app));
+    app.remote_types["file.file"] = std::make_shared<core::models::RemoteType>(FileRemoteType(app));
   }
   void RegisterRoutes(core::AppContext& app, core::http::Router& router) const override {
     RegisterContentRoutes(app, router);
     core::endpoints::RegisterRepositoryRoutes(app, router, *app.repository_types.at("file.file"));
+    core::endpoints::RegisterRemoteRoutes(app, router, *app.remote_types.at("file.file"));
   }
   void RegisterTasks(core::AppContext&, core::tasking::TaskRegistry& registry) const override {
     RegisterContentTasks(registry);

@@ -38,4 +38,18 @@ core::models::RepositoryType FileRepositoryType(const core::AppContext& app) {
   return t;
 }
 
+core::models::RemoteType FileRemoteType(const core::AppContext& app) {
+  core::models::RemoteType t;
+  t.pulp_type = "file.file";
+  t.component = "file";
+  t.href_prefix = app.ApiV3() + "remotes/file/file/";
+  t.prn_type = "file.fileremote";
+  t.id_prefix = "remotes_file_file";
+  t.href_param = "file_file_remote_href";
+  t.tag = "Remotes: File";
+  t.serializer = "FileRemoteSerializer";
+  t.schema = "file.FileRemote";
+  return t;
+}
+
 }  // namespace pulp::plugins::file

@@ -1,0 +1,31 @@
+-- Remotes: where content comes from, and how to fetch it. Secrets are write-only in the API.
+CREATE TABLE core_remote (
+  pulp_id uuid PRIMARY KEY,
+  pulp_created timestamptz NOT NULL DEFAULT clock_timestamp(),
+  pulp_last_updated timestamptz NOT NULL DEFAULT clock_timestamp(),
+  pulp_domain_id uuid NOT NULL REFERENCES core_domain,
+  pulp_type text NOT NULL,
+  name text NOT NULL,
+  url text NOT NULL,
+  ca_cert text,
+  client_cert text,
+  client_key text,
+  tls_validation boolean NOT NULL DEFAULT true,
+  proxy_url text,
+  proxy_username text,
+  proxy_password text,
+  username text,
+  password text,
+  download_concurrency integer CHECK (download_concurrency >= 1),
+  max_retries integer,
+  policy text NOT NULL DEFAULT 'immediate' CHECK (policy IN ('immediate', 'on_demand', 'streamed')),
+  total_timeout double precision CHECK (total_timeout >= 0),
+  connect_timeout double precision CHECK (connect_timeout >= 0),
+  sock_connect_timeout double precision CHECK (sock_connect_timeout >= 0),
+  sock_read_timeout double precision CHECK (sock_read_timeout >= 0),
+  headers jsonb,
+  rate_limit integer,
+  pulp_labels jsonb NOT NULL DEFAULT '{}',
+  UNIQUE (name, pulp_domain_id)
+);
+CREATE INDEX core_remote_created_pk ON core_remote (pulp_created, pulp_id);
