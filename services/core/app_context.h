@@ -26,6 +26,8 @@ class Dispatcher;
 namespace models {
 struct RepositoryType;
 struct RemoteType;
+struct PublicationType;
+struct DistributionType;
 }  // namespace models
 
 // A content type a plugin contributes ("file.file"), as core's generic views need it.
@@ -56,6 +58,8 @@ struct AppContext {
   std::map<std::string, std::shared_ptr<const models::RepositoryType>> repository_types;
   // Remote types by pulp_type.
   std::map<std::string, std::shared_ptr<const models::RemoteType>> remote_types;
+  std::map<std::string, std::shared_ptr<const models::PublicationType>> publication_types;
+  std::map<std::string, std::shared_ptr<const models::DistributionType>> distribution_types;
   std::string default_domain_id;
 
   AppContext();

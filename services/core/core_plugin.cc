@@ -1,4 +1,5 @@
 #include "services/core/app_context.h"
+#include "services/core/endpoints/publications.h"
 #include "services/core/endpoints/remotes.h"
 #include "services/core/endpoints/repositories.h"
 #include "services/core/endpoints/routes.h"
@@ -36,6 +37,7 @@ class CorePlugin : public Plugin {
   void RegisterTasks(AppContext& app, tasking::TaskRegistry& registry) const override {
     endpoints::RegisterRepositoryTasks(app, registry);
     endpoints::RegisterRemoteTasks(app, registry);
+    endpoints::RegisterDistributionTasks(app, registry);
     endpoints::RegisterUploadTask(registry);
     endpoints::RegisterTaskFunctions(registry);
     endpoints::RegisterOrphanTask(registry);

@@ -80,7 +80,7 @@ Json RunCleanup(tasking::TaskContext& ctx, const Json& kwargs) {
         " AND NOT EXISTS (SELECT 1 FROM pulp_content_in_use u WHERE u.content_id = c.pulp_id)"));
     pqxx::result gone = tx.exec(absl::StrCat(
         "DELETE FROM core_artifact a WHERE a.timestamp_of_interest < ", old,
-        " AND NOT EXISTS (SELECT 1 FROM core_contentartifact ca WHERE ca.artifact_id = a.pulp_id)"
+        " AND NOT EXISTS (SELECT 1 FROM pulp_artifact_in_use u WHERE u.artifact_id = a.pulp_id)"
         " RETURNING a.file"));
     for (const auto& row : gone) files.push_back(row[0].as<std::string>());
     tx.commit();

@@ -14,13 +14,13 @@
 #include "services/core/http/router.h"
 #include "services/core/http/validation.h"
 #include "services/core/models/artifact.h"
+#include "services/core/models/relative_path.h"
 #include "services/core/models/repository.h"
 #include "services/core/models/repository_version.h"
 #include "services/core/openapi/schema.h"
 #include "services/core/storage/artifact_store.h"
 #include "services/core/tasking/dispatcher.h"
 #include "services/core/util/uuid.h"
-#include "services/plugins/file/relative_path.h"
 
 namespace pulp::plugins::file {
 namespace {
@@ -126,7 +126,8 @@ Json ValidateCreate(AppContext& app, http::RequestData& data, bool with_reposito
                     std::unique_ptr<core::storage::FileWriter>& writer) {
   Json in = http::ValidateFields(data, CreateFields(with_repository));
   Json errors = Json::object();
-  if (std::string err = RelativePathError(in["relative_path"].get<std::string>()); !err.empty()) {
+  if (std::string err = core::models::RelativePathError(in["relative_path"].get<std::string>());
+      !err.empty()) {
     errors["relative_path"] = {err};
   }
   int sources = 0;

@@ -1,9 +1,11 @@
 #include "services/plugins/file/plugin.h"
 
 #include "services/core/app_context.h"
+#include "services/core/endpoints/publications.h"
 #include "services/core/endpoints/remotes.h"
 #include "services/core/endpoints/repositories.h"
 #include "services/plugins/file/content.h"
+#include "services/plugins/file/publication.h"
 #include "services/plugins/file/repository.h"
 
 namespace pulp::plugins::file {
@@ -26,14 +28,22 @@ class FilePlugin : public core::Plugin {
     app.repository_types["file.file"] =
         std::make_shared<core::models::RepositoryType>(FileRepositoryType(app));
     app.remote_types["file.file"] = std::make_shared<core::models::RemoteType>(FileRemoteType(app));
+    app.publication_types["file.file"] =
+        std::make_shared<core::models::PublicationType>(FilePublicationType(app));
+    app.distribution_types["file.file"] =
+        std::make_shared<core::models::DistributionType>(FileDistributionType(app));
   }
   void RegisterRoutes(core::AppContext& app, core::http::Router& router) const override {
     RegisterContentRoutes(app, router);
     core::endpoints::RegisterRepositoryRoutes(app, router, *app.repository_types.at("file.file"));
     core::endpoints::RegisterRemoteRoutes(app, router, *app.remote_types.at("file.file"));
+    core::endpoints::RegisterPublicationRoutes(app, router, *app.publication_types.at("file.file"));
+    core::endpoints::RegisterDistributionRoutes(app, router,
+                                                *app.distribution_types.at("file.file"));
   }
   void RegisterTasks(core::AppContext&, core::tasking::TaskRegistry& registry) const override {
     RegisterContentTasks(registry);
+    RegisterPublishTask(registry);
   }
 };
 

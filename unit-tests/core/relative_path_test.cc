@@ -1,8 +1,8 @@
-#include "services/plugins/file/relative_path.h"
+#include "services/core/models/relative_path.h"
 
 #include <gtest/gtest.h>
 
-namespace pulp::plugins::file {
+namespace pulp::core::models {
 namespace {
 
 TEST(RelativePath, AcceptsCanonicalPaths) {
@@ -34,4 +34,4 @@ TEST(RelativePath, RejectsEverythingThatCouldEscapeOrAlias) {
 }
 
 }  // namespace
-}  // namespace pulp::plugins::file
+}  // namespace pulp::core::models

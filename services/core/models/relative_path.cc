@@ -1,16 +1,16 @@
-#include "services/plugins/file/relative_path.h"
+#include "services/core/models/relative_path.h"
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "services/core/util/json.h"
 
-namespace pulp::plugins::file {
+namespace pulp::core::models {
 
 std::string RelativePathError(absl::string_view path) {
   const std::string error =
       absl::StrCat("Relative path is not in canonical form. ",
-                   core::IsValidUtf8(std::string(path)) ? std::string(path) : "<invalid UTF-8>");
-  if (path.empty() || !core::IsValidUtf8(std::string(path))) return error;
+                   IsValidUtf8(std::string(path)) ? std::string(path) : "<invalid UTF-8>");
+  if (path.empty() || !IsValidUtf8(std::string(path))) return error;
   for (unsigned char c : path) {
     if (c < 0x20 || c == 0x7f || c == ' ' || c == '?' || c == '#') return error;
   }
@@ -20,4 +20,4 @@ std::string RelativePathError(absl::string_view path) {
   return "";
 }
 
-}  // namespace pulp::plugins::file
+}  // namespace pulp::core::models
