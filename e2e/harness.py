@@ -123,6 +123,7 @@ class PulpSystem:
         self.extra_env = extra_env or {}
         self.procs = []
         self.api_port = None
+        self.content_port = None
 
     @property
     def env(self):
@@ -186,6 +187,11 @@ class PulpSystem:
         proc, line = self._spawn("pulpcore-api", ["--bind", "127.0.0.1:0"], "listening on")
         self.api_port = int(line.strip().rsplit(":", 1)[1])
         self.api_proc = proc
+        return proc
+
+    def start_content(self):
+        proc, line = self._spawn("pulp-content", ["--bind", "127.0.0.1:0"], "listening on")
+        self.content_port = int(line.strip().rsplit(":", 1)[1])
         return proc
 
     def start_worker(self):

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "services/core/app_context.h"
 #include "services/core/auth/password.h"
+#include "services/core/content/handler.h"
 #include "services/core/db/migrate.h"
 #include "services/core/db/pool.h"
 #include "services/core/endpoints/api_app.h"
@@ -238,6 +239,30 @@ int RunApiServer(const std::vector<std::string>& args, PluginList plugins) {
     return Fail("--threads takes a positive number", 2);
   }
   return ServeApi(**app, Flag(args, "--bind").value_or("0.0.0.0:24817"), threads);
+}
+
+int RunContentApp(const std::vector<std::string>& args, PluginList plugins) {
+  auto app = LoadApp(std::move(plugins), 16);
+  if (!app.ok()) return Fail(std::string(app.status().message()), 2);
+  auto addr = http::ParseBindAddress(Flag(args, "--bind").value_or("0.0.0.0:24816"));
+  if (!addr.ok()) return Fail(std::string(addr.status().message()), 2);
+  if (auto st = (*app)->pool->Ping(); !st.ok()) return Fail(std::string(st.message()));
+  const sigset_t signals = BlockStopSignals();
+  http::ServerOptions options;
+  options.host = addr->first;
+  options.port = addr->second;
+  options.threads = 16;
+  auto server = http::Server::Start(options, content::MakeContentHandler(**app));
+  if (!server.ok()) return Fail(std::string(server.status().message()));
+  status::Heartbeat heartbeat(*(*app)->pool, "content", status::ProcessName(),
+                              (*app)->AppVersions(), (*app)->settings.content_app_ttl);
+  std::cout << "pulp-content listening on http://" << addr->first << ":" << (*server)->port()
+            << std::endl;
+  int sig = 0;
+  sigwait(&signals, &sig);
+  (*server)->Stop();
+  heartbeat.Stop();
+  return 0;
 }
 
 int RunWorkerProcess(const std::vector<std::string>& args, PluginList plugins) {

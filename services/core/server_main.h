@@ -17,6 +17,9 @@ int RunApiServer(const std::vector<std::string>& args, PluginList plugins);
 // collectstatic, openapi, runserver).
 int RunManager(const std::vector<std::string>& args, PluginList plugins);
 
+// pulp-content: serves distributed content (default bind 0.0.0.0:24816).
+int RunContentApp(const std::vector<std::string>& args, PluginList plugins);
+
 // pulpcore-worker: claims and runs tasks until SIGTERM/SIGINT.
 int RunWorkerProcess(const std::vector<std::string>& args, PluginList plugins);
 

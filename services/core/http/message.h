@@ -58,8 +58,11 @@ struct Response {
   std::string content_type;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
-  // When set, the server streams this file instead of `body` (static assets).
+  // When set, the server sends this file (zero-copy, sendfile) instead of `body`: bytes
+  // [file_offset, file_offset + file_length); file_length < 0 means to the end of the file.
   std::string file_path;
+  uint64_t file_offset = 0;
+  int64_t file_length = -1;
 
   static Response Json(int status, const core::Json& body);
   static Response Empty(int status);
