@@ -634,6 +634,21 @@ void RegisterRepositoryRoutes(AppContext& app, http::Router& router,
               [c](http::Request& r) { return DeleteVersion(*c, r); }});
 }
 
+Json RenderVersion(AppContext& app, const std::string& repository_pk, int number) {
+  auto lease = app.pool->Acquire();
+  if (!lease.ok()) throw std::runtime_error(std::string(lease.status().message()));
+  pqxx::nontransaction tx(**lease);
+  pqxx::result t =
+      tx.exec("SELECT pulp_type FROM core_repository WHERE pulp_id = " + tx.quote(repository_pk) +
+              "::uuid");
+  if (t.empty()) return Json(nullptr);
+  Ctx c{app, *app.repository_types.at(t[0][0].as<std::string>())};
+  http::ListSpec spec = VersionListSpec(c, repository_pk);
+  pqxx::result rows = tx.exec(absl::StrCat("SELECT ", spec.columns, " FROM ", spec.from, " WHERE ",
+                                           spec.where, " AND t.number = ", number));
+  return rows.empty() ? Json(nullptr) : spec.serialize(rows[0]);
+}
+
 void RegisterGenericRepositoryRoutes(AppContext& app, http::Router& router) {
   std::map<std::string, std::pair<std::string, std::string>> types;  // pulp_type → href, prn
   std::vector<std::string> names;

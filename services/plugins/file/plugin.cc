@@ -7,6 +7,7 @@
 #include "services/plugins/file/content.h"
 #include "services/plugins/file/publication.h"
 #include "services/plugins/file/repository.h"
+#include "services/plugins/file/sync.h"
 
 namespace pulp::plugins::file {
 std::vector<std::pair<std::string, std::string>> FileMigrationFiles();  // generated
@@ -37,6 +38,7 @@ class FilePlugin : public core::Plugin {
     RegisterContentRoutes(app, router);
     core::endpoints::RegisterRepositoryRoutes(app, router, *app.repository_types.at("file.file"));
     core::endpoints::RegisterRemoteRoutes(app, router, *app.remote_types.at("file.file"));
+    RegisterSyncRoute(app, router);
     core::endpoints::RegisterPublicationRoutes(app, router, *app.publication_types.at("file.file"));
     core::endpoints::RegisterDistributionRoutes(app, router,
                                                 *app.distribution_types.at("file.file"));
@@ -44,6 +46,7 @@ class FilePlugin : public core::Plugin {
   void RegisterTasks(core::AppContext&, core::tasking::TaskRegistry& registry) const override {
     RegisterContentTasks(registry);
     RegisterPublishTask(registry);
+    RegisterSyncTask(registry);
   }
 };
 

@@ -1,0 +1,255 @@
+#include "services/plugins/file/sync.h"
+
+#include <pqxx/pqxx>
+#include <map>
+#include <regex>
+#include <set>
+#include <stdexcept>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "services/core/app_context.h"
+#include "services/core/db/pool.h"
+#include "services/core/download/downloader.h"
+#include "services/core/endpoints/common.h"
+#include "services/core/endpoints/repositories.h"
+#include "services/core/http/errors.h"
+#include "services/core/http/listing.h"
+#include "services/core/http/message.h"
+#include "services/core/http/router.h"
+#include "services/core/http/validation.h"
+#include "services/core/models/artifact.h"
+#include "services/core/models/repository.h"
+#include "services/core/openapi/schema.h"
+#include "services/core/storage/artifact_store.h"
+#include "services/core/tasking/dispatcher.h"
+#include "services/core/util/uuid.h"
+
+namespace pulp::plugins::file {
+namespace {
+
+using core::Json;
+namespace http = core::http;
+
+constexpr char kSyncTask[] = "pulp_file.app.tasks.synchronizing.synchronize";
+constexpr size_t kMaxManifestBytes = 512u << 20;
+
+// The URL of a manifest entry: the manifest's folder plus the percent-quoted relative path.
+std::string EntryUrl(const std::string& manifest_url, const std::string& relative_path) {
+  const std::string base = manifest_url.substr(0, manifest_url.rfind('/') + 1);
+  return base + http::PercentEncode(relative_path);
+}
+
+Json Sync(core::tasking::TaskContext& ctx, const Json& kwargs) {
+  core::AppContext& app = ctx.app();
+  const std::string remote_pk = kwargs.at("remote_pk");
+  const std::string repo_pk = kwargs.at("repository_pk");
+  const bool mirror = kwargs.value("mirror", false);
+  auto lease = app.pool->Acquire();
+  if (!lease.ok()) throw std::runtime_error(std::string(lease.status().message()));
+
+  Json remote;
+  {
+    pqxx::nontransaction tx(**lease);
+    pqxx::result r = tx.exec("SELECT row_to_json(r)::text FROM core_remote r WHERE pulp_id = " +
+                             tx.quote(remote_pk) + "::uuid");
+    if (r.empty()) throw std::runtime_error("The remote no longer exists.");
+    remote = Json::parse(r[0][0].as<std::string>());
+  }
+  const std::string url = remote.value("url", "");
+  if (url.empty()) throw std::runtime_error("A remote must have a url specified to synchronize.");
+  const core::download::Options options = core::download::Options::FromRemote(remote);
+  auto manifest = core::download::FetchText(url, options, kMaxManifestBytes);
+  if (!manifest.ok()) throw std::runtime_error(std::string(manifest.status().message()));
+  const std::vector<ManifestEntry> entries = ParseManifest(*manifest);
+  const std::string policy = remote.value("policy", "immediate");
+
+  // What we hold already: content by (relative_path, digest), artifacts by sha256.
+  std::map<std::pair<std::string, std::string>, std::string> known_content;
+  std::map<std::string, std::string> known_artifacts;
+  {
+    pqxx::nontransaction tx(**lease);
+    for (const auto& row : tx.exec(
+             "SELECT f.relative_path, f.digest, f.content_ptr_id::text FROM file_filecontent f")) {
+      known_content[{row[0].as<std::string>(), row[1].as<std::string>()}] =
+          row[2].as<std::string>();
+    }
+    for (const auto& row : tx.exec("SELECT sha256, pulp_id::text FROM core_artifact")) {
+      known_artifacts[row[0].as<std::string>()] = row[1].as<std::string>();
+    }
+  }
+  std::vector<core::download::Request> downloads;
+  std::vector<size_t> download_entry;
+  std::set<std::string> queued;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const auto& e = entries[i];
+    if (known_content.count({e.relative_path, e.digest}) || policy != "immediate") continue;
+    if (known_artifacts.count(e.digest) || queued.count(e.digest)) continue;
+    queued.insert(e.digest);
+    downloads.push_back({EntryUrl(url, e.relative_path), e.size, e.digest});
+    download_entry.push_back(i);
+  }
+  // Everything is downloaded and verified before anything is saved: a failure saves nothing.
+  std::vector<core::download::Result> results =
+      core::download::DownloadAll(*app.store, downloads, options);
+  for (const auto& r : results) {
+    if (!r.error.empty()) throw std::runtime_error(r.error);
+  }
+
+  pqxx::work tx(**lease);
+  for (auto& r : results) {
+    const std::string sha = r.file->digests().at("sha256");
+    known_artifacts[sha] = core::models::SaveArtifact(app, tx, *r.file, true).pk;
+  }
+  std::vector<std::string> version_content;
+  for (const auto& e : entries) {
+    auto it = known_content.find({e.relative_path, e.digest});
+    if (it != known_content.end()) {
+      version_content.push_back(it->second);
+      continue;
+    }
+    const std::string content = core::NewUuid();
+    const std::string ca = core::NewUuid();
+    auto artifact = known_artifacts.find(e.digest);
+    tx.exec(absl::StrCat("INSERT INTO core_content (pulp_id, pulp_domain_id, pulp_type) VALUES (",
+                         tx.quote(content), ", ", tx.quote(app.default_domain_id),
+                         ", 'file.file')"));
+    tx.exec(
+        absl::StrCat("INSERT INTO file_filecontent (content_ptr_id, relative_path, digest,"
+                     " pulp_domain_id) VALUES (",
+                     tx.quote(content), ", ", tx.quote(e.relative_path), ", ", tx.quote(e.digest),
+                     ", ", tx.quote(app.default_domain_id), ")"));
+    tx.exec(
+        absl::StrCat("INSERT INTO core_contentartifact (pulp_id, content_id, artifact_id,"
+                     " relative_path) VALUES (",
+                     tx.quote(ca), ", ", tx.quote(content), ", ",
+                     artifact == known_artifacts.end() ? "NULL" : tx.quote(artifact->second), ", ",
+                     tx.quote(e.relative_path), ")"));
+    tx.exec(absl::StrCat(
+        "INSERT INTO core_remoteartifact (pulp_id, content_artifact_id,"
+        " remote_id, url, size, sha256) VALUES (",
+        tx.quote(core::NewUuid()), ", ", tx.quote(ca), ", ", tx.quote(remote_pk), ", ",
+        tx.quote(EntryUrl(url, e.relative_path)), ", ", e.size, ", ", tx.quote(e.digest), ")"));
+    known_content[{e.relative_path, e.digest}] = content;
+    version_content.push_back(content);
+  }
+  std::optional<int> number =
+      core::models::CreateVersion(app, tx, repo_pk, std::nullopt, version_content, {}, mirror);
+  if (number) {
+    auto [href, prn] = core::models::VersionHrefAndPrn(app, tx, repo_pk, *number);
+    ctx.AddCreatedResource(href, prn);
+  }
+  tx.commit();
+  return number ? core::endpoints::RenderVersion(app, repo_pk, *number) : Json(nullptr);
+}
+
+}  // namespace
+
+std::vector<ManifestEntry> ParseManifest(const std::string& text) {
+  static const std::regex kPath(R"(^[^/]+(/[^/]+)*$)");
+  std::vector<ManifestEntry> out;
+  int line_no = 0;
+  for (absl::string_view raw : absl::StrSplit(text, '\n')) {
+    ++line_no;
+    const std::string line(absl::StripAsciiWhitespace(raw));
+    if (line.empty() || line[0] == '#') continue;
+    std::vector<std::string> parts = absl::StrSplit(line, ',');
+    bool ok = parts.size() >= 3;
+    ManifestEntry e;
+    if (ok) {
+      const std::string size(absl::StripAsciiWhitespace(parts.back()));
+      e.digest = std::string(absl::StripAsciiWhitespace(parts[parts.size() - 2]));
+      parts.resize(parts.size() - 2);
+      e.relative_path = std::string(absl::StripAsciiWhitespace(absl::StrJoin(parts, ",")));
+      ok = std::regex_match(e.relative_path, kPath) && !e.digest.empty() &&
+           e.digest.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos &&
+           !size.empty() && size.find_first_not_of("0123456789") == std::string::npos &&
+           absl::SimpleAtoi(size, &e.size) && core::IsValidUtf8(e.relative_path);
+      e.digest = absl::AsciiStrToLower(e.digest);
+    }
+    if (!ok) {
+      throw std::runtime_error(absl::StrCat(
+          "Error: Parsing of the manifest file failed on line:", line_no,
+          ". Please make sure the remote manifest is properly formatted. The format should be"
+          " <relative_path>,<digest>,<size>. ",
+          core::IsValidUtf8(line) ? line : std::string("<invalid UTF-8>")));
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+void RegisterSyncTask(core::tasking::TaskRegistry& registry) {
+  registry.Register(kSyncTask, [](core::tasking::TaskContext& ctx, const Json&,
+                                  const Json& kwargs) { return Sync(ctx, kwargs); });
+}
+
+void RegisterSyncRoute(core::AppContext& app, http::Router& router) {
+  const std::string repos = app.ApiV3() + "repositories/file/file/";
+  const std::string remotes = app.ApiV3() + "remotes/file/file/";
+  app.schemas["RepositorySyncURL"] = {{"type", "object"},
+                                      {"properties",
+                                       {{"remote", {{"type", "string"}, {"format", "uri"}}},
+                                        {"mirror", {{"type", "boolean"}, {"default", false}}},
+                                        {"optimize", {{"type", "boolean"}, {"default", true}}}}}};
+  http::Operation op;
+  op.operation_id = "repositories_file_file_sync";
+  op.action = "sync";
+  op.component = "file";
+  op.tag = "Repositories: File";
+  op.summary = "Sync from a remote";
+  op.request_body = core::openapi::RequestBody("RepositorySyncURL", core::openapi::kJsonAndForms);
+  op.responses = {{"202", core::openapi::AsyncResponse(app.schemas)}};
+  router.Add(
+      {"POST", repos + "{pulp_id}/sync/", "file_file_repository_href", op,
+       [&app, repos, remotes](http::Request& req) {
+         const std::string repo = req.path_params["pulp_id"];
+         Json in = http::ValidateFields(http::ReadRequestData(req),
+                                        {{"remote", http::Field::kString, false, true},
+                                         {"mirror", http::Field::kBoolean},
+                                         {"optimize", http::Field::kBoolean}});
+         auto lease = app.pool->Acquire();
+         if (!lease.ok()) throw http::FromStatus(lease.status());
+         pqxx::nontransaction tx(**lease);
+         if (!core::IsUuid(repo) ||
+             tx.exec("SELECT 1 FROM core_repository WHERE pulp_type = 'file.file' AND"
+                     " pulp_id = " +
+                     tx.quote(repo) + "::uuid")
+                 .empty()) {
+           throw http::NotFoundError("FileRepository");
+         }
+         if (!in.contains("remote") || in["remote"].is_null()) {
+           throw http::FieldError(
+               "remote", "This field is required since a remote is not set on the repository.");
+         }
+         const std::string ref = in["remote"];
+         std::string remote = absl::StartsWith(ref, "prn:")
+                                  ? http::PkFromPrn(ref, "file.fileremote")
+                                  : http::PkFromHref(ref, remotes);
+         if (remote.empty() ||
+             tx.exec("SELECT 1 FROM core_remote WHERE pulp_type = 'file.file' AND pulp_id = " +
+                     tx.quote(remote) + "::uuid")
+                 .empty()) {
+           throw http::FieldError("remote", remote.empty()
+                                                ? "Invalid hyperlink - No URL match."
+                                                : "Invalid hyperlink - Object does not exist.");
+         }
+         core::tasking::DispatchRequest task;
+         task.name = kSyncTask;
+         task.kwargs = {{"remote_pk", remote},
+                        {"repository_pk", repo},
+                        {"mirror", in.value("mirror", false)},
+                        {"optimize", in.value("optimize", true)}};
+         task.exclusive_resources = {"prn:file.filerepository:" + repo};
+         task.shared_resources = {"prn:file.fileremote:" + remote};
+         task.logging_cid = req.correlation_id;
+         task.created_by = core::endpoints::RequesterId(req);
+         return core::endpoints::TaskAccepted(app, app.dispatcher->Dispatch(task));
+       }});
+}
+
+}  // namespace pulp::plugins::file
