@@ -337,9 +337,12 @@ class ContentHandler {
 
 http::Handler MakeContentHandler(AppContext& app) {
   auto handler = std::make_shared<ContentHandler>(app);
-  return [handler](http::Request& req) {
+  return [handler, &app](http::Request& req) {
     try {
       return handler->Handle(req);
+    } catch (const pqxx::broken_connection&) {
+      app.pool->DropIdle();
+      return Text(503, "503: Service Unavailable");
     } catch (const std::exception& e) {
       std::cerr << "pulp-content: " << req.path << ": " << e.what() << std::endl;
       return Text(503, "503: Service Unavailable");

@@ -13,9 +13,7 @@ Pool::Lease::Lease(Pool* pool, std::unique_ptr<pqxx::connection> conn)
 Pool::Lease::Lease(Lease&& other) noexcept : pool_(other.pool_), conn_(std::move(other.conn_)) {}
 
 Pool::Lease::~Lease() {
-  if (conn_ != nullptr || pool_ != nullptr) {
-    if (conn_ != nullptr) pool_->Release(std::move(conn_));
-  }
+  if (conn_ != nullptr) pool_->Release(std::move(conn_));
 }
 
 Pool::Pool(std::string connection_string, size_t size)
@@ -55,6 +53,15 @@ void Pool::Release(std::unique_ptr<pqxx::connection> conn) {
   absl::MutexLock lock(&mu_);
   --leased_;
   if (conn->is_open()) idle_.push_back(std::move(conn));
+}
+
+void Pool::DropIdle() {
+  std::vector<std::unique_ptr<pqxx::connection>> dropped;
+  {
+    absl::MutexLock lock(&mu_);
+    dropped.swap(idle_);
+  }
+  // Closed outside the lock; a dead socket closes at once.
 }
 
 absl::Status Pool::Ping() {

@@ -38,6 +38,10 @@ class Pool {
   // Waits up to `timeout` for a free connection and (re)connects it if needed.
   absl::StatusOr<Lease> Acquire(std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
+  // Forgets every idle connection. Called when one broke: a Postgres restart breaks them all,
+  // and each would otherwise fail one more request before reconnecting.
+  void DropIdle();
+
   // Connects once, to fail fast at start with a clear message.
   absl::Status Ping();
 

@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "services/core/app_context.h"
 #include "services/core/auth/authenticator.h"
+#include "services/core/db/pool.h"
 #include "services/core/http/errors.h"
 #include "services/core/util/uuid.h"
 
@@ -110,6 +111,7 @@ http::Handler MakeApiHandler(AppContext& app, const http::Router& router) {
     } catch (const http::ApiError& e) {
       res = e.ToResponse();
     } catch (const pqxx::broken_connection& e) {
+      app.pool->DropIdle();
       res = http::Response::Json(503, Json{{"detail", "Database unavailable."}});
     } catch (const std::exception& e) {
       std::cerr << "error: " << req.method << " " << req.path << " [" << req.correlation_id
