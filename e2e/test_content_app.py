@@ -111,6 +111,15 @@ class ServeTest(unittest.TestCase):
         self.assertEqual(get("/elsewhere")[:1], (404,))
         self.assertEqual(get(f"/pulp/content/{BASE}/a.txt", method="POST")[:1], (405,))
 
+    def test_client_hanging_up_mid_download_does_not_kill_the_app(self):
+        import socket
+        for _ in range(20):
+            s = socket.create_connection(("127.0.0.1", system.content_port))
+            s.sendall(f"GET /pulp/content/{BASE}/dir/b.iso HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            s.recv(10)
+            s.close()
+        self.assertEqual(get(f"/pulp/content/{BASE}/a.txt")[0], 200)
+
     def test_content_app_is_online(self):
         status = system.get(API + "status/", auth=None).json
         self.assertEqual(len(status["online_content_apps"]), 1)

@@ -1,6 +1,7 @@
 #include "services/core/http/server.h"
 
 #include <fcntl.h>
+#include <csignal>
 #include <poll.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
@@ -322,6 +323,9 @@ class BeastServer : public Server {
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options,
                                                       Handler handler) {
+  // A client that hangs up mid-response must cost one connection, not the process: sendfile()
+  // has no MSG_NOSIGNAL.
+  ::signal(SIGPIPE, SIG_IGN);
   auto server = std::make_unique<BeastServer>(std::move(handler), std::max(1, options.threads));
   if (auto st = server->Listen(options); !st.ok()) return st;
   return std::unique_ptr<Server>(std::move(server));
