@@ -1,6 +1,7 @@
 #include "services/core/endpoints/common.h"
 
 #include <pqxx/pqxx>
+#include <stdexcept>
 
 #include "absl/strings/str_cat.h"
 #include "services/core/db/pool.h"
@@ -40,6 +41,19 @@ http::Response Created(const Json& object) {
 std::optional<int64_t> RequesterId(const http::Request& request) {
   if (!request.user) return std::nullopt;
   return request.user->id;
+}
+
+std::function<Json(tasking::TaskContext&, const Json&, const Json&)> DeleteRowTask(
+    std::string table) {
+  return [table](tasking::TaskContext& ctx, const Json& args, const Json&) {
+    auto lease = ctx.app().pool->Acquire();
+    if (!lease.ok()) throw std::runtime_error(std::string(lease.status().message()));
+    pqxx::work tx(**lease);
+    tx.exec("DELETE FROM " + table + " WHERE pulp_id = " + tx.quote(args[0].get<std::string>()) +
+            "::uuid");
+    tx.commit();
+    return Json(nullptr);
+  };
 }
 
 void AddListRoute(AppContext& app, http::Router& router, std::shared_ptr<const http::ListSpec> spec,

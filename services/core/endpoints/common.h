@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,6 +17,9 @@ namespace pulp::core::http {
 struct ListSpec;
 class Router;
 }  // namespace pulp::core::http
+namespace pulp::core::tasking {
+class TaskContext;
+}
 
 namespace pulp::core::endpoints {
 
@@ -38,6 +42,10 @@ http::Response Created(const Json& object);
 
 // The requester's user id for created_by.
 std::optional<int64_t> RequesterId(const http::Request& request);
+
+// ageneral_delete's body for a resource kept in one table (rows of dependants cascade).
+std::function<Json(tasking::TaskContext&, const Json& args, const Json& kwargs)> DeleteRowTask(
+    std::string table);
 
 // How a resource type appears in the schema: "<id_prefix>_list", "<id_prefix>_read", its tag,
 // its detail href parameter and response component.

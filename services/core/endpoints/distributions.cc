@@ -423,17 +423,8 @@ void RegisterDistributionTasks(AppContext& app, tasking::TaskRegistry& registry)
             throw std::runtime_error(DumpJson(e.body()));
           }
         });
-    registry.RegisterSerializerTask(
-        tasking::kGeneralDelete, type.component, type.serializer,
-        [](tasking::TaskContext& ctx, const Json& args, const Json&) {
-          auto lease = ctx.app().pool->Acquire();
-          if (!lease.ok()) throw std::runtime_error(std::string(lease.status().message()));
-          pqxx::work tx(**lease);
-          tx.exec("DELETE FROM core_distribution WHERE pulp_id = " +
-                  tx.quote(args[0].get<std::string>()) + "::uuid");
-          tx.commit();
-          return Json(nullptr);
-        });
+    registry.RegisterSerializerTask(tasking::kGeneralDelete, type.component, type.serializer,
+                                    DeleteRowTask("core_distribution"));
   }
 }
 

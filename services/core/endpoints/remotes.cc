@@ -360,17 +360,8 @@ void RegisterRemoteTasks(AppContext& app, tasking::TaskRegistry& registry) {
           if (!obj) throw std::runtime_error("The remote no longer exists.");
           return *obj;
         });
-    registry.RegisterSerializerTask(
-        tasking::kGeneralDelete, type.component, type.serializer,
-        [](tasking::TaskContext& ctx, const Json& args, const Json&) {
-          auto lease = ctx.app().pool->Acquire();
-          if (!lease.ok()) throw std::runtime_error(std::string(lease.status().message()));
-          pqxx::work tx(**lease);
-          tx.exec("DELETE FROM core_remote WHERE pulp_id = " +
-                  tx.quote(args[0].get<std::string>()) + "::uuid");
-          tx.commit();
-          return Json(nullptr);
-        });
+    registry.RegisterSerializerTask(tasking::kGeneralDelete, type.component, type.serializer,
+                                    DeleteRowTask("core_remote"));
   }
 }
 

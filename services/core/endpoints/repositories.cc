@@ -49,6 +49,23 @@ std::vector<http::Field> WritableFields(const RepositoryType& type) {
   return fields;
 }
 
+// RepositorySerializer's fields, shared by every typed list and the generic one.
+Json RepositoryFields(const pqxx::row& row, const std::string& href_prefix,
+                      const std::string& prn_type) {
+  Json j = ModelFields(row, href_prefix, prn_type);
+  const std::string href = j["pulp_href"];
+  j["versions_href"] = href + "versions/";
+  j["pulp_labels"] = Json::parse(row["pulp_labels"].as<std::string>());
+  j["latest_version_href"] = absl::StrCat(href, "versions/", row["latest"].as<int>(), "/");
+  j["name"] = row["name"].as<std::string>();
+  j["description"] = TextOrNull(row, "description");
+  for (const char* k : {"retain_repo_versions", "retain_checkpoints"}) {
+    j[k] = row[k].is_null() ? Json(nullptr) : Json(row[k].as<int>());
+  }
+  j["remote"] = nullptr;  // a repository's own remote is not settable yet; sync names one
+  return j;
+}
+
 http::ListSpec RepositoryListSpec(const Ctx& c) {
   const RepositoryType& type = c.type;
   http::ListSpec spec;
@@ -85,20 +102,7 @@ http::ListSpec RepositoryListSpec(const Ctx& c) {
                    {"retain_checkpoints", "t.retain_checkpoints"},
                    {"pulp_type", "t.pulp_type"}};
   spec.serialize = [type](const pqxx::row& row) {
-    Json j = ModelFields(row, type.href_prefix, type.prn_type);
-    const std::string href = j["pulp_href"];
-    j["versions_href"] = href + "versions/";
-    j["pulp_labels"] = Json::parse(row["pulp_labels"].as<std::string>());
-    j["latest_version_href"] = absl::StrCat(href, "versions/", row["latest"].as<int>(), "/");
-    j["name"] = row["name"].as<std::string>();
-    j["description"] = TextOrNull(row, "description");
-    j["retain_repo_versions"] = row["retain_repo_versions"].is_null()
-                                    ? Json(nullptr)
-                                    : Json(row["retain_repo_versions"].as<int>());
-    j["retain_checkpoints"] = row["retain_checkpoints"].is_null()
-                                  ? Json(nullptr)
-                                  : Json(row["retain_checkpoints"].as<int>());
-    j["remote"] = nullptr;  // remotes arrive with the sync work; none can be set yet
+    Json j = RepositoryFields(row, type.href_prefix, type.prn_type);
     for (const auto& d : type.detail_fields) {
       j[d.field.name] = Json::parse(row[d.field.name.c_str()].as<std::string>());
     }
@@ -677,21 +681,7 @@ void RegisterGenericRepositoryRoutes(AppContext& app, http::Router& router) {
                      {"pulp_type", "t.pulp_type"}};
   repos->serialize = [types](const pqxx::row& row) {
     const auto& [prefix, prn] = types.at(row["pulp_type"].as<std::string>());
-    Json j = ModelFields(row, prefix, prn);
-    const std::string href = j["pulp_href"];
-    j["versions_href"] = href + "versions/";
-    j["pulp_labels"] = Json::parse(row["pulp_labels"].as<std::string>());
-    j["latest_version_href"] = absl::StrCat(href, "versions/", row["latest"].as<int>(), "/");
-    j["name"] = row["name"].as<std::string>();
-    j["description"] = TextOrNull(row, "description");
-    j["retain_repo_versions"] = row["retain_repo_versions"].is_null()
-                                    ? Json(nullptr)
-                                    : Json(row["retain_repo_versions"].as<int>());
-    j["retain_checkpoints"] = row["retain_checkpoints"].is_null()
-                                  ? Json(nullptr)
-                                  : Json(row["retain_checkpoints"].as<int>());
-    j["remote"] = nullptr;
-    return j;
+    return RepositoryFields(row, prefix, prn);
   };
   Json props = openapi::ModelResponseProperties();
   for (const char* k : {"versions_href", "latest_version_href", "name", "description", "remote"}) {
@@ -742,17 +732,8 @@ void RegisterRepositoryTasks(AppContext& app, tasking::TaskRegistry& registry) {
         [c](tasking::TaskContext& ctx, const Json& args, const Json& kwargs) {
           return RunUpdate(*c, ctx, args, kwargs);
         });
-    registry.RegisterSerializerTask(
-        tasking::kGeneralDelete, c->type.component, c->type.serializer,
-        [](tasking::TaskContext& ctx, const Json& args, const Json&) {
-          auto lease = ctx.app().pool->Acquire();
-          if (!lease.ok()) throw std::runtime_error(std::string(lease.status().message()));
-          pqxx::work tx(**lease);
-          tx.exec("DELETE FROM core_repository WHERE pulp_id = " +
-                  tx.quote(args[0].get<std::string>()) + "::uuid");
-          tx.commit();
-          return Json(nullptr);
-        });
+    registry.RegisterSerializerTask(tasking::kGeneralDelete, c->type.component, c->type.serializer,
+                                    DeleteRowTask("core_repository"));
   }
   registry.Register(kDeleteVersionTask,
                     [](tasking::TaskContext& ctx, const Json&, const Json& kwargs) {

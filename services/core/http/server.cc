@@ -1,11 +1,11 @@
 #include "services/core/http/server.h"
 
 #include <fcntl.h>
-#include <csignal>
 #include <poll.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <csignal>
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>

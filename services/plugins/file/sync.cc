@@ -1,7 +1,7 @@
 #include "services/plugins/file/sync.h"
 
-#include <pqxx/pqxx>
 #include <map>
+#include <pqxx/pqxx>
 #include <regex>
 #include <set>
 #include <stdexcept>
