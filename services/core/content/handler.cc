@@ -6,15 +6,18 @@
 #include <ctime>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <pqxx/pqxx>
 #include <set>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "services/core/app_context.h"
 #include "services/core/db/pool.h"
 #include "services/core/storage/artifact_store.h"
@@ -271,24 +274,47 @@ class ContentHandler {
     if (file_rel.empty() || absl::EndsWith(file_rel, "/")) {
       return DirectoryListing(tx, req.path, pub, file_rel);
     }
+    if (auto file = StoredFile(tx, publication, file_rel)) {
+      return ServeFile(req, app_.store->PathOf(*file), file_rel);
+    }
+    // A directory asked for without its slash.
+    if (!Entries(tx, pub, file_rel + "/").empty()) return Redirect(req.path + "/");
+    return Text(404, "404: Not Found");
+  }
+
+  // The stored file a publication serves at `rel`. Publications never change once complete,
+  // so the answer is cached (bounded) and only the distribution → publication step reads
+  // Postgres on every request.
+  std::optional<std::string> StoredFile(pqxx::transaction_base& tx, const std::string& publication,
+                                        const std::string& rel) {
+    const std::string key = absl::StrCat(publication, "|", rel);
+    {
+      absl::MutexLock lock(&mu_);
+      auto it = files_.find(key);
+      if (it != files_.end()) return it->second;
+    }
+    const std::string pub = tx.quote(publication) + "::uuid";
     // Published metadata first (PULP_MANIFEST), then the version's content (pass-through).
     pqxx::result f = tx.exec(absl::StrCat(
         "SELECT a.file FROM core_publishedmetadata m JOIN core_artifact a ON a.pulp_id ="
         " m.artifact_id WHERE m.publication_id = ",
-        pub, " AND m.relative_path = ", tx.quote(file_rel),
+        pub, " AND m.relative_path = ", tx.quote(rel),
         " UNION ALL SELECT a.file FROM core_publication p JOIN core_repositoryversion v ON"
         " v.pulp_id = p.repository_version_id JOIN core_repositorycontent rc ON"
         " rc.repository_id = v.repository_id AND rc.version_added <= v.number AND"
         " (rc.version_removed IS NULL OR rc.version_removed > v.number) JOIN"
         " core_contentartifact ca ON ca.content_id = rc.content_id AND ca.relative_path = ",
-        tx.quote(file_rel),
-        " JOIN core_artifact a ON a.pulp_id = ca.artifact_id WHERE"
-        " p.pulp_id = ",
+        tx.quote(rel), " JOIN core_artifact a ON a.pulp_id = ca.artifact_id WHERE p.pulp_id = ",
         pub, " AND p.pass_through LIMIT 1"));
-    if (!f.empty()) return ServeFile(req, app_.store->PathOf(f[0][0].as<std::string>()), file_rel);
-    // A directory asked for without its slash.
-    if (!Entries(tx, pub, file_rel + "/").empty()) return Redirect(req.path + "/");
-    return Text(404, "404: Not Found");
+    std::optional<std::string> file;
+    if (!f.empty()) file = f[0][0].as<std::string>();
+    // Misses are not cached: on_demand content may gain its artifact later.
+    if (file) {
+      absl::MutexLock lock(&mu_);
+      if (files_.size() >= kMaxCachedFiles) files_.clear();
+      files_[key] = file;
+    }
+    return file;
   }
 
   // Names directly under `dir` ("" = the publication root) with dates and sizes.
@@ -330,7 +356,10 @@ class ContentHandler {
     return Listing(path, entries, true);
   }
 
+  static constexpr size_t kMaxCachedFiles = 200'000;
   AppContext& app_;
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, std::optional<std::string>> files_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace
