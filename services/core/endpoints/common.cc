@@ -56,15 +56,23 @@ std::function<Json(tasking::TaskContext&, const Json&, const Json&)> DeleteRowTa
   };
 }
 
-void AddListRoute(AppContext& app, http::Router& router, std::shared_ptr<const http::ListSpec> spec,
-                  const ResourceDoc& doc) {
+http::Operation NewOperation(const ResourceDoc& doc, const std::string& action,
+                             const std::string& summary) {
   http::Operation op;
-  op.operation_id = doc.id_prefix + "_list";
-  op.action = "list";
+  op.operation_id = doc.id_prefix + "_" + action;
+  op.action = action;
   op.component = doc.component;
   op.tag = doc.tag;
+  op.summary = summary;
+  return op;
+}
+
+void AddListRoute(AppContext& app, http::Router& router, std::shared_ptr<const http::ListSpec> spec,
+                  const ResourceDoc& doc) {
   const bool y = !doc.noun.empty() && doc.noun.back() == 'y';
-  op.summary = "List " + (y ? doc.noun.substr(0, doc.noun.size() - 1) + "ies" : doc.noun + "s");
+  http::Operation op = NewOperation(
+      doc, "list",
+      "List " + (y ? doc.noun.substr(0, doc.noun.size() - 1) + "ies" : doc.noun + "s"));
   op.parameters = http::ListParameters(*spec);
   op.responses = {{"200", openapi::PaginatedResponse(app.schemas, doc.response_schema)}};
   router.Add({"GET", spec->href_prefix, "", std::move(op),
@@ -73,12 +81,7 @@ void AddListRoute(AppContext& app, http::Router& router, std::shared_ptr<const h
 
 void AddReadRoute(AppContext& app, http::Router& router, std::shared_ptr<const http::ListSpec> spec,
                   const ResourceDoc& doc) {
-  http::Operation op;
-  op.operation_id = doc.id_prefix + "_read";
-  op.action = "read";
-  op.component = doc.component;
-  op.tag = doc.tag;
-  op.summary = "Inspect a " + doc.noun;
+  http::Operation op = NewOperation(doc, "read", "Inspect a " + doc.noun);
   op.parameters = http::FieldSelectionParameters();
   op.responses = {{"200", openapi::JsonResponse("", openapi::Ref(doc.response_schema))}};
   router.Add({"GET", spec->href_prefix + "{pulp_id}/", doc.href_param, std::move(op),

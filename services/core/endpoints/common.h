@@ -13,9 +13,10 @@ namespace pqxx {
 class row;
 }
 
+#include "services/core/http/router.h"
+
 namespace pulp::core::http {
 struct ListSpec;
-class Router;
 }  // namespace pulp::core::http
 namespace pulp::core::tasking {
 class TaskContext;
@@ -57,6 +58,10 @@ struct ResourceDoc {
   std::string href_param;       // "artifact_href"
   std::string response_schema;  // "ArtifactResponse"
 };
+
+// An operation of `doc`'s resource: id "<id_prefix>_<action>", its component and tag.
+http::Operation NewOperation(const ResourceDoc& doc, const std::string& action,
+                             const std::string& summary);
 
 // GET <list> with filters, ordering and pagination from `spec`.
 void AddListRoute(AppContext& app, http::Router& router, std::shared_ptr<const http::ListSpec> spec,

@@ -189,12 +189,7 @@ void RegisterPublicationRoutes(AppContext& app, http::Router& router, const Publ
                         "publication",  type.href_param, type.schema + "Response"};
   AddListRoute(app, router, spec, doc);
   AddReadRoute(app, router, spec, doc);
-  http::Operation create;
-  create.operation_id = type.id_prefix + "_create";
-  create.action = "create";
-  create.component = type.component;
-  create.tag = type.tag;
-  create.summary = "Create a publication";
+  http::Operation create = NewOperation(doc, "create", "Create a publication");
   create.request_body = openapi::RequestBody(type.schema, openapi::kJsonAndForms);
   create.responses = {{"202", openapi::AsyncResponse(app.schemas)}};
   router.Add({"POST", type.href_prefix, "", create,

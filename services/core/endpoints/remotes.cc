@@ -299,12 +299,7 @@ void RegisterRemoteRoutes(AppContext& app, http::Router& router, const RemoteTyp
   AddListRoute(app, router, spec, doc);
   AddReadRoute(app, router, spec, doc);
   const std::string detail = type.href_prefix + "{pulp_id}/";
-  http::Operation create;
-  create.operation_id = type.id_prefix + "_create";
-  create.action = "create";
-  create.component = type.component;
-  create.tag = type.tag;
-  create.summary = "Create a remote";
+  http::Operation create = NewOperation(doc, "create", "Create a remote");
   create.request_body = openapi::RequestBody(type.schema, openapi::kJsonAndForms);
   create.responses = {{"201", openapi::JsonResponse("", openapi::Ref(type.schema + "Response"))}};
   router.Add(
