@@ -186,6 +186,13 @@ http::Response TestTask(AppContext& app, http::Request& req) {
                  {"record_to", in.value("record_to", "")}};
   task.immediate = in.value("immediate", false);
   task.task_group = in.value("task_group", "");
+  // The run log is for tests: only a file directly in the system temp folder.
+  const std::string record_to = in.value("record_to", "");
+  if (!record_to.empty() &&
+      (record_to.rfind("/tmp/", 0) != 0 || record_to.find('/', 5) != std::string::npos ||
+       record_to.find("..") != std::string::npos)) {
+    throw http::FieldError("record_to", "Must be a file directly under /tmp.");
+  }
   if (!task.task_group.empty() && !IsUuid(task.task_group)) {
     throw http::FieldError("task_group", "Must be a valid UUID.");
   }
