@@ -364,6 +364,63 @@ class PulpCliTest(unittest.TestCase):
         self.assertEqual(artifacts, [])
         self.assertEqual(system.get(created["pulp_href"]).status, 404)
 
+    def test_file_workflow_sync_publish_distribute_modify_destroy(self):
+        import functools
+        import http.client
+        import http.server
+        import threading
+        fixture = tempfile.mkdtemp(prefix="pulp-cli-fixture-")
+        data = {"one.txt": os.urandom(100), "two/three.bin": os.urandom(300)}
+        for rel, content in data.items():
+            os.makedirs(os.path.dirname(os.path.join(fixture, rel)), exist_ok=True)
+            with open(os.path.join(fixture, rel), "wb") as f:
+                f.write(content)
+        with open(os.path.join(fixture, "PULP_MANIFEST"), "w") as f:
+            for rel, content in data.items():
+                f.write(f"{rel},{hashlib.sha256(content).hexdigest()},{len(content)}\n")
+        handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=fixture)
+        handler.log_message = lambda *a: None
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        content_app = system.start_content()
+        try:
+            name = "cli-" + uuid.uuid4().hex[:8]
+            self.pulp("file", "repository", "create", "--name", name)
+            self.pulp("file", "remote", "create", "--name", name, "--policy", "immediate",
+                      "--url", f"http://127.0.0.1:{server.server_address[1]}/PULP_MANIFEST")
+            _, err = self.pulp("file", "repository", "sync", "--name", name, "--remote", name)
+            self.assertIn("Started background task", err)
+            versions, _ = self.pulp("file", "repository", "version", "list", "--repository", name)
+            self.assertEqual([v["number"] for v in versions], [1, 0])
+            shown, _ = self.pulp("file", "repository", "version", "show", "--repository", name,
+                                 "--version", "1")
+            self.assertEqual(shown["content_summary"]["present"]["file.file"]["count"], 2)
+            content, _ = self.pulp("file", "repository", "content", "list", "--repository", name)
+            self.assertEqual({c["relative_path"] for c in content}, set(data))
+            publication, _ = self.pulp("file", "publication", "create", "--repository", name)
+            self.pulp("file", "distribution", "create", "--name", name, "--base-path", name,
+                      "--publication", publication["pulp_href"])
+            conn = http.client.HTTPConnection("127.0.0.1", system.content_port, timeout=30)
+            conn.request("GET", f"/pulp/content/{name}/two/three.bin")
+            r = conn.getresponse()
+            self.assertEqual((r.status, r.read()), (200, data["two/three.bin"]))
+            conn.close()
+            sha = hashlib.sha256(data["one.txt"]).hexdigest()
+            self.pulp("file", "repository", "content", "remove", "--repository", name,
+                      "--sha256", sha, "--relative-path", "one.txt")
+            self.pulp("file", "repository", "content", "add", "--repository", name,
+                      "--sha256", sha, "--relative-path", "one.txt")
+            versions, _ = self.pulp("file", "repository", "version", "list", "--repository", name)
+            self.assertEqual([v["number"] for v in versions], [3, 2, 1, 0])
+            for kind in ("distribution", "remote", "repository"):
+                self.pulp("file", kind, "destroy", "--name", name)
+            self.assertEqual(
+                system.get(API + f"repositories/file/file/?name={name}").json["count"], 0)
+        finally:
+            server.shutdown()
+            content_app.terminate()
+            content_app.wait()
+
 
 if __name__ == "__main__":
     unittest.main()
