@@ -105,7 +105,32 @@ Json Sync(core::tasking::TaskContext& ctx, const Json& kwargs) {
     const std::string sha = r.file->digests().at("sha256");
     known_artifacts[sha] = core::models::SaveArtifact(app, tx, *r.file, true).pk;
   }
+  // New units go in with multi-row INSERTs, a thousand at a time: one statement per row would
+  // make a 100,000-line manifest take minutes.
   std::vector<std::string> version_content;
+  std::vector<std::string> contents, files, content_artifacts, remote_artifacts;
+  auto flush = [&] {
+    if (contents.empty()) return;
+    tx.exec("INSERT INTO core_content (pulp_id, pulp_domain_id, pulp_type) VALUES " +
+            absl::StrJoin(contents, ","));
+    tx.exec(
+        "INSERT INTO file_filecontent (content_ptr_id, relative_path, digest, pulp_domain_id)"
+        " VALUES " +
+        absl::StrJoin(files, ","));
+    tx.exec(
+        "INSERT INTO core_contentartifact (pulp_id, content_id, artifact_id, relative_path)"
+        " VALUES " +
+        absl::StrJoin(content_artifacts, ","));
+    tx.exec(
+        "INSERT INTO core_remoteartifact (pulp_id, content_artifact_id, remote_id, url, size,"
+        " sha256) VALUES " +
+        absl::StrJoin(remote_artifacts, ","));
+    contents.clear();
+    files.clear();
+    content_artifacts.clear();
+    remote_artifacts.clear();
+  };
+  const std::string domain = tx.quote(app.default_domain_id) + "::uuid";
   for (const auto& e : entries) {
     auto it = known_content.find({e.relative_path, e.digest});
     if (it != known_content.end()) {
@@ -115,28 +140,23 @@ Json Sync(core::tasking::TaskContext& ctx, const Json& kwargs) {
     const std::string content = core::NewUuid();
     const std::string ca = core::NewUuid();
     auto artifact = known_artifacts.find(e.digest);
-    tx.exec(absl::StrCat("INSERT INTO core_content (pulp_id, pulp_domain_id, pulp_type) VALUES (",
-                         tx.quote(content), ", ", tx.quote(app.default_domain_id),
-                         ", 'file.file')"));
-    tx.exec(
-        absl::StrCat("INSERT INTO file_filecontent (content_ptr_id, relative_path, digest,"
-                     " pulp_domain_id) VALUES (",
-                     tx.quote(content), ", ", tx.quote(e.relative_path), ", ", tx.quote(e.digest),
-                     ", ", tx.quote(app.default_domain_id), ")"));
-    tx.exec(
-        absl::StrCat("INSERT INTO core_contentartifact (pulp_id, content_id, artifact_id,"
-                     " relative_path) VALUES (",
-                     tx.quote(ca), ", ", tx.quote(content), ", ",
-                     artifact == known_artifacts.end() ? "NULL" : tx.quote(artifact->second), ", ",
-                     tx.quote(e.relative_path), ")"));
-    tx.exec(absl::StrCat(
-        "INSERT INTO core_remoteartifact (pulp_id, content_artifact_id,"
-        " remote_id, url, size, sha256) VALUES (",
-        tx.quote(core::NewUuid()), ", ", tx.quote(ca), ", ", tx.quote(remote_pk), ", ",
-        tx.quote(EntryUrl(url, e.relative_path)), ", ", e.size, ", ", tx.quote(e.digest), ")"));
+    const std::string path = tx.quote(e.relative_path);
+    contents.push_back(absl::StrCat("(", tx.quote(content), "::uuid, ", domain, ", 'file.file')"));
+    files.push_back(absl::StrCat("(", tx.quote(content), "::uuid, ", path, ", ", tx.quote(e.digest),
+                                 ", ", domain, ")"));
+    content_artifacts.push_back(absl::StrCat(
+        "(", tx.quote(ca), "::uuid, ", tx.quote(content), "::uuid, ",
+        artifact == known_artifacts.end() ? "NULL" : tx.quote(artifact->second) + "::uuid", ", ",
+        path, ")"));
+    remote_artifacts.push_back(absl::StrCat("(", tx.quote(core::NewUuid()), "::uuid, ",
+                                            tx.quote(ca), "::uuid, ", tx.quote(remote_pk),
+                                            "::uuid, ", tx.quote(EntryUrl(url, e.relative_path)),
+                                            ", ", e.size, ", ", tx.quote(e.digest), ")"));
     known_content[{e.relative_path, e.digest}] = content;
     version_content.push_back(content);
+    if (contents.size() >= 1000) flush();
   }
+  flush();
   std::optional<int> number =
       core::models::CreateVersion(app, tx, repo_pk, std::nullopt, version_content, {}, mirror);
   if (number) {
