@@ -49,6 +49,26 @@ std::vector<http::Field> WritableFields(const RepositoryType& type) {
   return fields;
 }
 
+// RepositoryVersionSerializer's first fields (href by number, repository, base version) for a
+// row with kModelColumns, "number" and "base_number".
+Json VersionFields(const pqxx::row& row, const std::string& repo_href) {
+  Json j = ModelFields(row, repo_href + "versions/", "core.repositoryversion");
+  j["pulp_href"] = absl::StrCat(repo_href, "versions/", row["number"].as<int>(), "/");
+  j["number"] = row["number"].as<int>();
+  j["repository"] = repo_href;
+  j["base_version"] =
+      row["base_number"].is_null()
+          ? Json(nullptr)
+          : Json(absl::StrCat(repo_href, "versions/", row["base_number"].as<int>(), "/"));
+  return j;
+}
+
+// The repository columns both repository lists select (from core_repository t).
+constexpr char kRepositoryColumns[] =
+    ", t.name, t.description, t.retain_repo_versions, t.retain_checkpoints,"
+    " t.pulp_labels::text AS pulp_labels, (SELECT max(v.number) FROM core_repositoryversion v"
+    " WHERE v.repository_id = t.pulp_id AND v.complete) AS latest";
+
 // RepositorySerializer's fields, shared by every typed list and the generic one.
 Json RepositoryFields(const pqxx::row& row, const std::string& href_prefix,
                       const std::string& prn_type) {
@@ -77,13 +97,8 @@ http::ListSpec RepositoryListSpec(const Ctx& c) {
   for (const auto& d : type.detail_fields) {
     absl::StrAppend(&detail_columns, ", to_json(d.", d.field.name, ")::text AS ", d.field.name);
   }
-  spec.columns = absl::StrCat(
-      kModelColumns,
-      ", t.name, t.description, t.retain_repo_versions, t.retain_checkpoints,"
-      " t.pulp_labels::text AS pulp_labels, t.remote_id::text AS remote_id,"
-      " (SELECT max(v.number) FROM core_repositoryversion v WHERE v.repository_id = t.pulp_id"
-      " AND v.complete) AS latest",
-      detail_columns);
+  spec.columns = absl::StrCat(kModelColumns, kRepositoryColumns, ", t.remote_id::text AS remote_id",
+                              detail_columns);
   spec.href_prefix = type.href_prefix;
   spec.prn_type = type.prn_type;
   spec.labels_column = "t.pulp_labels";
@@ -297,16 +312,8 @@ http::ListSpec VersionListSpec(const Ctx& c, const std::string& repo_pk) {
                    {"complete", "t.complete"}};
   const std::map<std::string, ContentType> types = c.app.content_types;
   spec.serialize = [repo_href, types](const pqxx::row& row) {
-    const int number = row["number"].as<int>();
-    const std::string href = absl::StrCat(repo_href, "versions/", number, "/");
-    Json j = ModelFields(row, repo_href + "versions/", "core.repositoryversion");
-    j["pulp_href"] = href;
-    j["number"] = number;
-    j["repository"] = repo_href;
-    j["base_version"] =
-        row["base_number"].is_null()
-            ? Json(nullptr)
-            : Json(absl::StrCat(repo_href, "versions/", row["base_number"].as<int>(), "/"));
+    Json j = VersionFields(row, repo_href);
+    const std::string href = j["pulp_href"];
     Json summary;
     for (const auto& [name, filter] : {std::pair{"added", "repository_version_added"},
                                        std::pair{"removed", "repository_version_removed"},
@@ -665,11 +672,7 @@ void RegisterGenericRepositoryRoutes(AppContext& app, http::Router& router) {
   repos->model_name = "Repository";
   repos->from = "core_repository t";
   repos->where = "NOT t.user_hidden";
-  repos->columns = absl::StrCat(
-      kModelColumns,
-      ", t.pulp_type, t.name, t.description, t.retain_repo_versions, t.retain_checkpoints,"
-      " t.pulp_labels::text AS pulp_labels, (SELECT max(v.number) FROM core_repositoryversion v"
-      " WHERE v.repository_id = t.pulp_id AND v.complete) AS latest");
+  repos->columns = absl::StrCat(kModelColumns, ", t.pulp_type", kRepositoryColumns);
   repos->href_prefix = app.ApiV3() + "repositories/";
   repos->prn_type = "core.repository";
   repos->labels_column = "t.pulp_labels";
@@ -709,15 +712,7 @@ void RegisterGenericRepositoryRoutes(AppContext& app, http::Router& router) {
   versions->serialize = [types](const pqxx::row& row) {
     const std::string repo_href = types.at(row["pulp_type"].as<std::string>()).first +
                                   row["repository_id"].as<std::string>() + "/";
-    Json j = ModelFields(row, repo_href + "versions/", "core.repositoryversion");
-    j["pulp_href"] = absl::StrCat(repo_href, "versions/", row["number"].as<int>(), "/");
-    j["number"] = row["number"].as<int>();
-    j["repository"] = repo_href;
-    j["base_version"] =
-        row["base_number"].is_null()
-            ? Json(nullptr)
-            : Json(absl::StrCat(repo_href, "versions/", row["base_number"].as<int>(), "/"));
-    return j;
+    return VersionFields(row, repo_href);
   };
   AddListRoute(app, router, versions,
                {"repository_versions", "core", "Repository Versions", "repository version", "",

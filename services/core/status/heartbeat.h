@@ -19,7 +19,6 @@ class Heartbeat {
   Heartbeat(db::Pool& pool, std::string app_type, std::string name, Json versions, int ttl_seconds);
   ~Heartbeat();
   void Stop();
-  const std::string& name() const { return name_; }
 
  private:
   void Beat();

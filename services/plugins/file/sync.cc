@@ -14,6 +14,7 @@
 #include "absl/strings/str_split.h"
 #include "services/core/app_context.h"
 #include "services/core/db/pool.h"
+#include "services/core/db/sql.h"
 #include "services/core/download/downloader.h"
 #include "services/core/endpoints/common.h"
 #include "services/core/endpoints/repositories.h"
@@ -73,12 +74,25 @@ Json Sync(core::tasking::TaskContext& ctx, const Json& kwargs) {
   std::map<std::string, std::string> known_artifacts;
   {
     pqxx::nontransaction tx(**lease);
-    for (const auto& row : tx.exec(
-             "SELECT f.relative_path, f.digest, f.content_ptr_id::text FROM file_filecontent f")) {
+    // Only what this manifest names: the cost follows the manifest, not the database.
+    std::vector<std::string> paths, digests;
+    for (const auto& e : entries) {
+      paths.push_back(e.relative_path);
+      digests.push_back(e.digest);
+    }
+    const std::string path_array = core::db::TextArrayLiteral(tx, paths);
+    const std::string digest_array = core::db::TextArrayLiteral(tx, digests);
+    for (const auto& row : tx.exec(absl::StrCat(
+             "SELECT f.relative_path, f.digest, f.content_ptr_id::text FROM file_filecontent f"
+             " JOIN unnest(",
+             path_array, ", ", digest_array,
+             ") AS m(p, d) ON f.relative_path = m.p AND f.digest = m.d"))) {
       known_content[{row[0].as<std::string>(), row[1].as<std::string>()}] =
           row[2].as<std::string>();
     }
-    for (const auto& row : tx.exec("SELECT sha256, pulp_id::text FROM core_artifact")) {
+    for (const auto& row : tx.exec("SELECT sha256, pulp_id::text FROM core_artifact WHERE"
+                                   " sha256 = ANY(" +
+                                   digest_array + ")")) {
       known_artifacts[row[0].as<std::string>()] = row[1].as<std::string>();
     }
   }
