@@ -8,22 +8,15 @@ ratio_1m=... rss_mb=...
 """
 import os
 import re
-import socket
 import subprocess
 import sys
-import tempfile
 import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
 from harness import API, PulpSystem, multipart  # noqa: E402
+from nginx import Nginx  # noqa: E402
 
 DURATION = os.environ.get("BENCH_DURATION", "10s")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 LOGS = []
@@ -57,9 +50,7 @@ def main():
     system.start()
     content = system.start_content()
     LOGS.append(content.log_path)
-    nginx_dir = tempfile.mkdtemp(prefix="pulp-bench-nginx-")
-    os.chmod(nginx_dir, 0o755)  # nginx workers run as an unprivileged user
-    nginx = None
+    nginx = Nginx()
     try:
         files = {"small.bin": os.urandom(4096), "large.bin": os.urandom(1 << 20)}
         repo = system.post(API + "repositories/file/file/", {"name": "bench-" + uuid.uuid4().hex[:6]}).json
@@ -68,25 +59,13 @@ def main():
                                     {"file": ("f", data)})
             r = system.request("POST", API + "content/file/files/", body=body, content_type=ctype)
             assert system.wait_task(r.json["task"])["state"] == "completed"
-            with open(os.path.join(nginx_dir, path), "wb") as f:
-                f.write(data)
-            os.chmod(os.path.join(nginx_dir, path), 0o644)
+            nginx.write(path, data)
         pub = system.wait_task(system.post(API + "publications/file/file/",
                                            {"repository": repo["pulp_href"]}).json["task"])
         system.wait_task(system.post(API + "distributions/file/file/",
                                      {"name": "bench", "base_path": "bench",
                                       "publication": pub["created_resources"][0]}).json["task"])
-        port = free_port()
-        conf = os.path.join(nginx_dir, "nginx.conf")
-        with open(conf, "w") as f:
-            f.write(f"""worker_processes 2; daemon off; pid {nginx_dir}/nginx.pid;
-error_log {nginx_dir}/error.log;
-events {{ worker_connections 1024; }}
-http {{ access_log off; sendfile on; tcp_nopush on; keepalive_requests 100000;
-  server {{ listen 127.0.0.1:{port}; root {nginx_dir}; }} }}
-""")
-        nginx = subprocess.Popen(["nginx", "-c", conf, "-p", nginx_dir],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        nginx.start()
         base = f"http://127.0.0.1:{system.content_port}/pulp/content/bench/"
         rps_4k, _ = wrk(base + "small.bin")
         _, mbps_1m = wrk(base + "large.bin")
@@ -94,8 +73,8 @@ http {{ access_log off; sendfile on; tcp_nopush on; keepalive_requests 100000;
             with open(content.log_path) as f:
                 raise SystemExit(f"pulp-content died ({content.returncode}):\n{f.read()[-3000:]}")
         rss = rss_mb(content.pid)
-        nginx_rps_4k, _ = wrk(f"http://127.0.0.1:{port}/small.bin")
-        _, nginx_mbps_1m = wrk(f"http://127.0.0.1:{port}/large.bin")
+        nginx_rps_4k, _ = wrk(nginx.url("small.bin"))
+        _, nginx_mbps_1m = wrk(nginx.url("large.bin"))
         print(f"4 KiB: pulp-content {rps_4k:.0f} req/s, nginx {nginx_rps_4k:.0f} req/s")
         print(f"1 MiB: pulp-content {mbps_1m:.0f} MB/s, nginx {nginx_mbps_1m:.0f} MB/s")
         print(f"pulp-content RSS after load: {rss:.1f} MB")
@@ -104,9 +83,7 @@ http {{ access_log off; sendfile on; tcp_nopush on; keepalive_requests 100000;
               f"nginx_mbps_1m={nginx_mbps_1m:.0f} ratio_1m={mbps_1m / nginx_mbps_1m:.3f} "
               f"rss_mb={rss:.1f}")
     finally:
-        if nginx is not None:
-            nginx.terminate()
-            nginx.wait()
+        nginx.stop()
         system.stop()
 
 

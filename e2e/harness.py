@@ -247,6 +247,16 @@ class PulpSystem:
         body, ctype = multipart(fields, files)
         return self.request("POST", path, body=body, content_type=ctype, **kw)
 
+    def content(self, path, method="GET", headers=None, timeout=60):
+        """A request to pulp-content: (status, lower-case headers, body bytes)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.content_port, timeout=timeout)
+        try:
+            conn.request(method, path, headers=headers or {})
+            r = conn.getresponse()
+            return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+        finally:
+            conn.close()
+
     def wait_task(self, href, timeout=60):
         deadline = time.time() + timeout
         while True:

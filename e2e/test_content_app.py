@@ -1,6 +1,5 @@
 """pulp-content serving published files: bytes, Range, HEAD, conditional requests, listings."""
 import hashlib
-import http.client
 import os
 import unittest
 import uuid
@@ -35,13 +34,7 @@ def tearDownModule():
 
 
 def get(path, method="GET", headers=None):
-    conn = http.client.HTTPConnection("127.0.0.1", system.content_port, timeout=30)
-    try:
-        conn.request(method, path, headers=headers or {})
-        r = conn.getresponse()
-        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
-    finally:
-        conn.close()
+    return system.content(path, method, headers)
 
 
 class ServeTest(unittest.TestCase):

@@ -19,61 +19,18 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "services/core/app_context.h"
+#include "services/core/content/file_response.h"
+#include "services/core/content/remote_content.h"
 #include "services/core/db/pool.h"
 #include "services/core/storage/artifact_store.h"
 
 namespace pulp::core::content {
 namespace {
 
-http::Response Text(int status, const std::string& body) {
-  return http::Response::Text(status, "text/plain; charset=utf-8", body);
-}
-
 http::Response Redirect(const std::string& location) {
   http::Response r = Text(301, "");
   r.SetHeader("Location", location);
   return r;
-}
-
-std::string MimeType(const std::string& path) {
-  static const std::map<std::string, std::string> kTypes = {{"gz", "application/gzip"},
-                                                            {"json", "application/json"},
-                                                            {"txt", "text/plain"},
-                                                            {"xml", "text/xml"},
-                                                            {"jpg", "image/jpeg"},
-                                                            {"jpeg", "image/jpeg"},
-                                                            {"png", "image/png"},
-                                                            {"bz2", "application/x-bzip2"},
-                                                            {"xz", "application/x-xz"},
-                                                            {"zst", "application/zstd"},
-                                                            {"zstd", "application/zstd"},
-                                                            {"html", "text/html"},
-                                                            {"htm", "text/html"},
-                                                            {"iso", "application/x-iso9660-image"},
-                                                            {"tar", "application/x-tar"},
-                                                            {"zip", "application/zip"},
-                                                            {"rpm", "application/x-rpm"},
-                                                            {"css", "text/css"},
-                                                            {"js", "application/javascript"}};
-  const std::string name = path.substr(path.rfind('/') + 1);
-  const size_t dot = name.rfind('.');
-  if (dot == std::string::npos) return "application/octet-stream";
-  auto it = kTypes.find(absl::AsciiStrToLower(name.substr(dot + 1)));
-  return it == kTypes.end() ? "application/octet-stream" : it->second;
-}
-
-std::string HttpDate(time_t t) {
-  char buf[64];
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  return buf;
-}
-
-time_t ParseHttpDate(const std::string& s) {
-  struct tm tm = {};
-  if (strptime(s.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm) == nullptr) return -1;
-  return timegm(&tm);
 }
 
 // Jinja's filesizeformat (decimal units), as upstream's listing shows sizes.
@@ -139,74 +96,9 @@ http::Response Listing(const std::string& path, const std::map<std::string, Entr
   return http::Response::Text(200, "text/html; charset=utf-8", body);
 }
 
-// Sends one stored file with upstream's headers, conditional requests and a single Range.
-http::Response ServeFile(const http::Request& req, const std::string& file,
-                         const std::string& rel) {
-  struct stat st;
-  if (::stat(file.c_str(), &st) != 0) return Text(404, "404: Not Found");
-  const uint64_t size = static_cast<uint64_t>(st.st_size);
-  const int64_t mtime_ns =
-      static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
-  char etag[64];
-  snprintf(etag, sizeof etag, "\"%llx-%llx\"", static_cast<unsigned long long>(mtime_ns),
-           static_cast<unsigned long long>(size));
-  http::Response r;
-  r.content_type = MimeType(rel);
-  r.SetHeader("ETag", etag);
-  r.SetHeader("Last-Modified", HttpDate(st.st_mtim.tv_sec));
-  r.SetHeader("Accept-Ranges", "bytes");
-  r.SetHeader("X-PULP-ARTIFACT-SIZE", absl::StrCat(size));
-  const std::string inm = req.Header("if-none-match");
-  const std::string ims = req.Header("if-modified-since");
-  if ((!inm.empty() && (inm == etag || inm == "*")) ||
-      (inm.empty() && !ims.empty() && ParseHttpDate(ims) >= st.st_mtim.tv_sec)) {
-    r.status = 304;
-    r.content_type.clear();
-    return r;
-  }
-  r.status = 200;
-  r.file_path = file;
-  const std::string range = req.Header("range");
-  if (range.empty()) return r;
-  // One range only: "bytes=a-b", "bytes=a-" or "bytes=-n"; anything else is unsatisfiable.
-  auto unsatisfiable = [&] {
-    http::Response bad = Text(416, "416: Range Not Satisfiable");
-    bad.SetHeader("Content-Range", absl::StrCat("bytes */", size));
-    return bad;
-  };
-  if (!absl::StartsWith(range, "bytes=") || range.find(',') != std::string::npos) {
-    return unsatisfiable();
-  }
-  const std::string spec = range.substr(6);
-  const size_t dash = spec.find('-');
-  if (dash == std::string::npos) return unsatisfiable();
-  const std::string a = spec.substr(0, dash), b = spec.substr(dash + 1);
-  uint64_t start, end;
-  if (a.empty()) {
-    uint64_t suffix;
-    if (!absl::SimpleAtoi(b, &suffix) || suffix == 0) return unsatisfiable();
-    start = suffix >= size ? 0 : size - suffix;
-    end = size - 1;
-  } else {
-    if (!absl::SimpleAtoi(a, &start)) return unsatisfiable();
-    if (b.empty()) {
-      end = size - 1;
-    } else if (!absl::SimpleAtoi(b, &end) || end < start) {
-      return unsatisfiable();
-    }
-    if (end >= size) end = size - 1;  // clamped, as aiohttp does
-  }
-  if (size == 0 || start >= size) return unsatisfiable();
-  r.status = 206;
-  r.file_offset = start;
-  r.file_length = static_cast<int64_t>(end - start + 1);
-  r.SetHeader("Content-Range", absl::StrCat("bytes ", start, "-", end, "/", size));
-  return r;
-}
-
 class ContentHandler {
  public:
-  explicit ContentHandler(AppContext& app) : app_(app) {}
+  explicit ContentHandler(AppContext& app) : app_(app), remote_(app) {}
 
   http::Response Handle(http::Request& req) {
     if (req.method != "GET" && req.method != "HEAD") return Text(405, "405: Method Not Allowed");
@@ -214,11 +106,18 @@ class ContentHandler {
     if (req.path + "/" == prefix) return Redirect(prefix);
     if (!absl::StartsWith(req.path, prefix)) return Text(404, "404: Not Found");
     const std::string rel = req.path.substr(prefix.size());
-    auto lease = app_.pool->Acquire();
-    if (!lease.ok()) return Text(503, "503: Service Unavailable");
-    pqxx::nontransaction tx(**lease);
-    if (rel.empty()) return RootListing(tx, req.path);
-    return Serve(tx, req, rel);
+    std::vector<RemoteSource> remote;
+    std::string file_rel;
+    {
+      auto lease = app_.pool->Acquire();
+      if (!lease.ok()) return Text(503, "503: Service Unavailable");
+      pqxx::nontransaction tx(**lease);
+      if (rel.empty()) return RootListing(tx, req.path);
+      http::Response r = Serve(tx, req, rel, &remote, &file_rel);
+      if (remote.empty()) return r;
+    }
+    // Fetching from a remote may wait on another request's download: not with a connection.
+    return remote_.Serve(req, remote, file_rel);
   }
 
  private:
@@ -231,7 +130,10 @@ class ContentHandler {
     return Listing(path, entries, false);
   }
 
-  http::Response Serve(pqxx::transaction_base& tx, http::Request& req, const std::string& rel) {
+  // Answers from Postgres and storage; content that must come from a remote is left in
+  // `*remote` (with its path in the publication in `*file_rel`) for the caller.
+  http::Response Serve(pqxx::transaction_base& tx, http::Request& req, const std::string& rel,
+                       std::vector<RemoteSource>* remote, std::string* file_rel_out) {
     // Every ancestor of the path is a candidate base path; they cannot nest, so one matches.
     std::vector<std::string> candidates;
     std::string trimmed = absl::EndsWith(rel, "/") ? rel.substr(0, rel.size() - 1) : rel;
@@ -276,6 +178,11 @@ class ContentHandler {
     }
     if (auto file = StoredFile(tx, publication, file_rel)) {
       return ServeFile(req, app_.store->PathOf(*file), file_rel);
+    }
+    if (auto sources = FindRemoteSources(tx, publication, file_rel); !sources.empty()) {
+      *remote = std::move(sources);
+      *file_rel_out = file_rel;
+      return Text(404, "404: Not Found");
     }
     // A directory asked for without its slash.
     if (!Entries(tx, pub, file_rel + "/").empty()) return Redirect(req.path + "/");
@@ -358,6 +265,7 @@ class ContentHandler {
 
   static constexpr size_t kMaxCachedFiles = 200'000;
   AppContext& app_;
+  RemoteContent remote_;
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::optional<std::string>> files_ ABSL_GUARDED_BY(mu_);
 };

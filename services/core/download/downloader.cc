@@ -88,6 +88,24 @@ size_t WriteToString(char* data, size_t size, size_t n, void* user) {
   return size * n;
 }
 
+struct StreamState {
+  CURL* handle = nullptr;
+  const std::function<bool(const char*, size_t)>* on_data = nullptr;
+  long status = 0;
+  bool stopped = false;
+};
+
+size_t WriteToCallback(char* data, size_t size, size_t n, void* user) {
+  auto* s = static_cast<StreamState*>(user);
+  if (s->status == 0) curl_easy_getinfo(s->handle, CURLINFO_RESPONSE_CODE, &s->status);
+  if (s->status >= 400) return 0;  // an error page is not the content
+  if (!(*s->on_data)(data, size * n)) {
+    s->stopped = true;
+    return 0;
+  }
+  return size * n;
+}
+
 }  // namespace
 
 Options Options::FromRemote(const Json& r) {
@@ -142,14 +160,15 @@ absl::StatusOr<std::string> FetchText(const std::string& url, const Options& opt
 }
 
 std::vector<Result> DownloadAll(storage::ArtifactStore& store, const std::vector<Request>& requests,
-                                const Options& options) {
+                                const Options& options,
+                                const std::function<void(size_t)>& on_finished) {
   GlobalInit();
   std::vector<Result> results(requests.size());
   std::vector<Transfer> transfers(requests.size());
   CURLM* multi = curl_multi_init();
   curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, static_cast<long>(options.concurrency));
   curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, static_cast<long>(options.concurrency));
-  size_t next = 0, active = 0;
+  size_t next = 0, active = 0, finished = 0;
   auto start_more = [&] {
     while (next < requests.size() && active < static_cast<size_t>(options.concurrency)) {
       Transfer& t = transfers[next];
@@ -209,12 +228,40 @@ std::vector<Result> DownloadAll(storage::ArtifactStore& store, const std::vector
       curl_slist_free_all(t->headers);
       t->handle = nullptr;
       --active;
+      if (on_finished) on_finished(++finished);
       start_more();
     }
     if (running > 0 || active > 0) curl_multi_poll(multi, nullptr, 0, 1000, nullptr);
   } while (running > 0 || active > 0);
   curl_multi_cleanup(multi);
   return results;
+}
+
+absl::Status Stream(const std::string& url, const Options& options,
+                    const std::function<bool(const char*, size_t)>& on_data, long* http_status) {
+  GlobalInit();
+  CURL* h = curl_easy_init();
+  curl_slist* headers = nullptr;
+  Configure(h, options, &headers);
+  StreamState state{h, &on_data};
+  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, WriteToCallback);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &state);
+  const CURLcode code = curl_easy_perform(h);
+  long status = 0;
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+  if (http_status != nullptr) *http_status = status;
+  absl::Status out;
+  if (state.stopped) {
+    out = absl::CancelledError("stopped by the receiver");
+  } else if (status >= 400) {
+    out = absl::UnavailableError(absl::StrCat(status, ", message='HTTP error', url='", url, "'"));
+  } else if (code != CURLE_OK) {
+    out = absl::UnavailableError(HttpError(h, code, url));
+  }
+  curl_easy_cleanup(h);
+  curl_slist_free_all(headers);
+  return out;
 }
 
 }  // namespace pulp::core::download

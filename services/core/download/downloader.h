@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -47,9 +48,18 @@ struct Result {
 absl::StatusOr<std::string> FetchText(const std::string& url, const Options& options,
                                       size_t max_bytes);
 
+// Fetches one URL and hands each piece of its body to `on_data` as it arrives (return false to
+// stop: a Cancelled error). An HTTP error status is an Unavailable error and hands nothing on;
+// `*http_status` (optional) gets the final status code (0 when no response came).
+absl::Status Stream(const std::string& url, const Options& options,
+                    const std::function<bool(const char*, size_t)>& on_data,
+                    long* http_status = nullptr);
+
 // Downloads every request in parallel (options.concurrency at once) into temporary files of
 // `store`, hashing as bytes arrive, and checks size and sha256. Results line up with requests.
+// `on_finished(n)` is told each time a transfer ends, with the number ended so far.
 std::vector<Result> DownloadAll(storage::ArtifactStore& store, const std::vector<Request>& requests,
-                                const Options& options);
+                                const Options& options,
+                                const std::function<void(size_t)>& on_finished = {});
 
 }  // namespace pulp::core::download

@@ -17,6 +17,7 @@
 #include "services/core/http/errors.h"
 #include "services/core/http/listing.h"
 #include "services/core/http/router.h"
+#include "services/core/models/remote_type.h"
 #include "services/core/models/repository.h"
 #include "services/core/openapi/schema.h"
 #include "services/core/tasking/dispatcher.h"
@@ -45,7 +46,9 @@ std::vector<http::Field> WritableFields(const RepositoryType& type) {
       {"remote", http::Field::kString, false, true},
       {"pulp_labels", http::Field::kLabels},
   };
-  for (const auto& d : type.detail_fields) fields.push_back(d.field);
+  for (const auto& d : type.detail_fields) {
+    if (!d.read_only) fields.push_back(d.field);
+  }
   return fields;
 }
 
@@ -67,11 +70,20 @@ Json VersionFields(const pqxx::row& row, const std::string& repo_href) {
 constexpr char kRepositoryColumns[] =
     ", t.name, t.description, t.retain_repo_versions, t.retain_checkpoints,"
     " t.pulp_labels::text AS pulp_labels, (SELECT max(v.number) FROM core_repositoryversion v"
-    " WHERE v.repository_id = t.pulp_id AND v.complete) AS latest";
+    " WHERE v.repository_id = t.pulp_id AND v.complete) AS latest, t.remote_id::text AS remote_id,"
+    " (SELECT m.pulp_type FROM core_remote m WHERE m.pulp_id = t.remote_id) AS remote_type";
+
+// Remote pulp_type → its list href, to render a repository's `remote`.
+using RemotePrefixes = std::map<std::string, std::string>;
+RemotePrefixes RemoteHrefPrefixes(const AppContext& app) {
+  RemotePrefixes out;
+  for (const auto& [name, t] : app.remote_types) out[name] = t->href_prefix;
+  return out;
+}
 
 // RepositorySerializer's fields, shared by every typed list and the generic one.
 Json RepositoryFields(const pqxx::row& row, const std::string& href_prefix,
-                      const std::string& prn_type) {
+                      const std::string& prn_type, const RemotePrefixes& remotes) {
   Json j = ModelFields(row, href_prefix, prn_type);
   const std::string href = j["pulp_href"];
   j["versions_href"] = href + "versions/";
@@ -82,7 +94,11 @@ Json RepositoryFields(const pqxx::row& row, const std::string& href_prefix,
   for (const char* k : {"retain_repo_versions", "retain_checkpoints"}) {
     j[k] = row[k].is_null() ? Json(nullptr) : Json(row[k].as<int>());
   }
-  j["remote"] = nullptr;  // a repository's own remote is not settable yet; sync names one
+  j["remote"] = nullptr;
+  if (!row["remote_type"].is_null()) {
+    auto it = remotes.find(row["remote_type"].as<std::string>());
+    if (it != remotes.end()) j["remote"] = it->second + row["remote_id"].as<std::string>() + "/";
+  }
   return j;
 }
 
@@ -97,8 +113,7 @@ http::ListSpec RepositoryListSpec(const Ctx& c) {
   for (const auto& d : type.detail_fields) {
     absl::StrAppend(&detail_columns, ", to_json(d.", d.field.name, ")::text AS ", d.field.name);
   }
-  spec.columns = absl::StrCat(kModelColumns, kRepositoryColumns, ", t.remote_id::text AS remote_id",
-                              detail_columns);
+  spec.columns = absl::StrCat(kModelColumns, kRepositoryColumns, detail_columns);
   spec.href_prefix = type.href_prefix;
   spec.prn_type = type.prn_type;
   spec.labels_column = "t.pulp_labels";
@@ -106,7 +121,23 @@ http::ListSpec RepositoryListSpec(const Ctx& c) {
   spec.filters = {
       {"name", "t.name", F::kText, http::NameLookups()},
       {"retain_repo_versions", "t.retain_repo_versions", F::kNumber, http::NumberLookups()},
-      {"retain_checkpoints", "t.retain_checkpoints", F::kNumber, http::NumberLookups()}};
+      {"retain_checkpoints", "t.retain_checkpoints", F::kNumber, http::NumberLookups()},
+      {"remote",
+       "t.remote_id",
+       F::kCustom,
+       {""},
+       {},
+       [remotes = RemoteHrefPrefixes(c.app)](const std::string& value,
+                                             pqxx::transaction_base& tx) -> std::string {
+         if (value == "null") return "t.remote_id IS NULL";
+         std::string pk = absl::StartsWith(value, "prn:") ? value.substr(value.rfind(':') + 1) : "";
+         for (const auto& [name, prefix] : remotes) {
+           if (pk.empty()) pk = http::PkFromHref(value, prefix);
+         }
+         if (!IsUuid(pk)) throw http::FieldError("remote", "Invalid hyperlink - No URL match.");
+         return "t.remote_id = " + tx.quote(pk) + "::uuid";
+       },
+       "Foreign Key referenced by HREF"}};
   spec.ordering = {{"pulp_id", "t.pulp_id"},
                    {"pulp_created", "t.pulp_created"},
                    {"pulp_last_updated", "t.pulp_last_updated"},
@@ -116,8 +147,8 @@ http::ListSpec RepositoryListSpec(const Ctx& c) {
                    {"retain_repo_versions", "t.retain_repo_versions"},
                    {"retain_checkpoints", "t.retain_checkpoints"},
                    {"pulp_type", "t.pulp_type"}};
-  spec.serialize = [type](const pqxx::row& row) {
-    Json j = RepositoryFields(row, type.href_prefix, type.prn_type);
+  spec.serialize = [type, remotes = RemoteHrefPrefixes(c.app)](const pqxx::row& row) {
+    Json j = RepositoryFields(row, type.href_prefix, type.prn_type, remotes);
     for (const auto& d : type.detail_fields) {
       j[d.field.name] = Json::parse(row[d.field.name.c_str()].as<std::string>());
     }
@@ -130,8 +161,35 @@ std::string RepoPrn(const RepositoryType& type, const std::string& pk) {
   return absl::StrCat("prn:", type.prn_type, ":", pk);
 }
 
-// 400s for what the serializer checks beyond field types.
-void ValidateRepository(const Ctx& c, pqxx::transaction_base& tx, const Json& in,
+// A remote named by href or PRN → (pk, pulp_type, name); nullopt when it names nothing. Throws
+// the serializer's 400 for a reference that is no remote link at all.
+struct RemoteRef {
+  std::string pk, pulp_type, name;
+};
+std::optional<RemoteRef> FindRemote(const AppContext& app, pqxx::transaction_base& tx,
+                                    const std::string& ref) {
+  std::string pk;
+  if (absl::StartsWith(ref, "prn:")) {
+    pk = ref.substr(ref.rfind(':') + 1);
+  } else {
+    for (const auto& [name, t] : app.remote_types) {
+      if (pk.empty()) pk = http::PkFromHref(ref, t->href_prefix);
+    }
+  }
+  if (!IsUuid(pk)) {
+    throw http::FieldError("remote", absl::StartsWith(ref, app.ApiV3() + "remotes/")
+                                         ? "Invalid hyperlink - Object does not exist."
+                                         : "Invalid hyperlink - No URL match.");
+  }
+  pqxx::result r =
+      tx.exec("SELECT pulp_type, name FROM core_remote WHERE pulp_id = " + tx.quote(pk) + "::uuid");
+  if (r.empty()) return std::nullopt;
+  return RemoteRef{pk, r[0][0].as<std::string>(), r[0][1].as<std::string>()};
+}
+
+// 400s for what the serializer checks beyond field types. A valid `remote` is rewritten to
+// its pk, the form the update task and the INSERT take.
+void ValidateRepository(const Ctx& c, pqxx::transaction_base& tx, Json& in,
                         const std::string& self_pk) {
   Json errors = Json::object();
   if (in.contains("name")) {
@@ -142,10 +200,15 @@ void ValidateRepository(const Ctx& c, pqxx::transaction_base& tx, const Json& in
     if (!taken.empty()) errors["name"] = {"This field must be unique."};
   }
   if (in.contains("remote") && !in["remote"].is_null()) {
-    errors["remote"] = {
-        absl::StartsWith(in["remote"].get<std::string>(), c.app.ApiV3() + "remotes/")
-            ? "Invalid hyperlink - Object does not exist."
-            : "Invalid hyperlink - No URL match."};
+    auto remote = FindRemote(c.app, tx, in["remote"]);
+    const auto& allowed = c.type.remote_types;
+    if (!remote) {
+      errors["remote"] = {"Invalid hyperlink - Object does not exist."};
+    } else if (std::find(allowed.begin(), allowed.end(), remote->pulp_type) == allowed.end()) {
+      errors["remote"] = {"Type for Remote '" + remote->name + "' does not match Repository."};
+    } else {
+      in["remote"] = remote->pk;
+    }
   }
   if (!errors.empty()) throw http::ApiError(400, errors);
 }
@@ -164,16 +227,17 @@ http::Response Create(Ctx& c, http::Request& req) {
   try {
     tx.exec(absl::StrCat(
         "INSERT INTO core_repository (pulp_id, pulp_domain_id, pulp_type, name, description,"
-        " retain_repo_versions, retain_checkpoints, pulp_labels) VALUES (",
+        " retain_repo_versions, retain_checkpoints, remote_id, pulp_labels) VALUES (",
         tx.quote(pk), ", ", tx.quote(c.app.default_domain_id), ", ", tx.quote(c.type.pulp_type),
         ", ", value("name"), ", ", value("description"), ", ", value("retain_repo_versions"), ", ",
-        value("retain_checkpoints"), ", ",
+        value("retain_checkpoints"), ", ", value("remote"), "::uuid, ",
         tx.quote(DumpJson(in.value("pulp_labels", Json::object()))), "::jsonb)"));
   } catch (const pqxx::unique_violation&) {
     throw http::FieldError("name", "This field must be unique.");
   }
   std::vector<std::string> cols = {"repository_ptr_id"}, vals = {tx.quote(pk)};
   for (const auto& d : c.type.detail_fields) {
+    if (d.read_only) continue;  // the column's default
     cols.push_back(d.field.name);
     const Json v = in.contains(d.field.name) ? in[d.field.name] : d.default_value;
     vals.push_back(v.is_null()     ? "NULL"
@@ -203,7 +267,13 @@ http::Response Update(Ctx& c, http::Request& req, bool partial) {
   ValidateRepository(c, tx, in, pk);
   bool changed = false;
   for (auto it = in.begin(); it != in.end(); ++it) {
-    if (it.key() == "remote" ? !it.value().is_null() : (*current)[it.key()] != it.value()) {
+    const Json& now = (*current)[it.key()];
+    if (it.key() == "remote") {
+      // `in` holds the pk now; the rendered remote ends with "<pk>/".
+      changed = changed || (now.is_null() != it.value().is_null()) ||
+                (!now.is_null() &&
+                 !absl::EndsWith(now.get<std::string>(), it.value().get<std::string>() + "/"));
+    } else if (now != it.value()) {
       changed = true;
     }
   }
@@ -489,6 +559,9 @@ void RegisterSchemas(AppContext& app, const RepositoryType& type) {
                          "latest_version_href"}) {
     in.erase(ro);
   }
+  for (const auto& d : type.detail_fields) {
+    if (d.read_only) in.erase(d.field.name);
+  }
   app.schemas[type.schema] = {{"type", "object"}, {"properties", in}, {"required", {"name"}}};
   app.schemas["Patched" + type.schema] = {{"type", "object"}, {"properties", in}};
   Json v = openapi::ModelResponseProperties();
@@ -522,7 +595,10 @@ Json RunUpdate(Ctx& c, tasking::TaskContext& ctx, const Json& args, const Json& 
                                                           : v.dump();
     bool detail = false;
     for (const auto& d : c.type.detail_fields) detail = detail || d.field.name == it.key();
-    if (it.key() == "remote") continue;
+    if (it.key() == "remote") {
+      core_sets.push_back("remote_id = " + value + "::uuid");
+      continue;
+    }
     (detail ? detail_sets : core_sets).push_back(tx.quote_name(it.key()) + " = " + value);
   }
   core_sets.push_back("pulp_last_updated = clock_timestamp()");
@@ -564,8 +640,10 @@ Json RunModify(Ctx& c, tasking::TaskContext& ctx, const Json& kwargs) {
   pqxx::result rows = tx.exec(absl::StrCat("SELECT ", spec.columns, " FROM ", spec.from, " WHERE ",
                                            spec.where, " AND t.number = ", *number));
   Json version = spec.serialize(rows[0]);
+  const auto published = models::FinishNewVersion(ctx.app(), tx, repo_pk, *number);
   tx.commit();
   ctx.AddCreatedResource(version["pulp_href"], version["prn"]);
+  for (const auto& [href, prn] : published) ctx.AddCreatedResource(href, prn);
   return version;
 }
 
@@ -682,9 +760,9 @@ void RegisterGenericRepositoryRoutes(AppContext& app, http::Router& router) {
                      {"pulp_created", "t.pulp_created"},
                      {"name", "t.name"},
                      {"pulp_type", "t.pulp_type"}};
-  repos->serialize = [types](const pqxx::row& row) {
+  repos->serialize = [types, remotes = RemoteHrefPrefixes(app)](const pqxx::row& row) {
     const auto& [prefix, prn] = types.at(row["pulp_type"].as<std::string>());
-    return RepositoryFields(row, prefix, prn);
+    return RepositoryFields(row, prefix, prn, remotes);
   };
   Json props = openapi::ModelResponseProperties();
   for (const char* k : {"versions_href", "latest_version_href", "name", "description", "remote"}) {

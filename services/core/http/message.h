@@ -1,7 +1,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -53,6 +55,19 @@ struct Request {
   std::optional<std::string> QueryValue(absl::string_view name) const;
 };
 
+struct Response;
+
+// Where a streamed response body goes (see Response::stream).
+class BodySink {
+ public:
+  virtual ~BodySink() = default;
+  // Sends a piece of the body; the status line and headers go out before the first piece.
+  // False once the client is gone (later pieces are dropped; the producer may go on).
+  virtual bool Write(const char* data, size_t n) = 0;
+  // Sends `other` instead; only before the first Write (an error found before any data).
+  virtual void Replace(Response other) = 0;
+};
+
 struct Response {
   int status = 200;
   std::string content_type;
@@ -63,6 +78,12 @@ struct Response {
   std::string file_path;
   uint64_t file_offset = 0;
   int64_t file_length = -1;
+  // When set, the body is produced over time (content fetched from a remote as it arrives) and
+  // sent with chunked encoding. Returning false after a Write aborts the response: the
+  // connection is reset, so the client cannot mistake a partial body for a whole one.
+  std::function<bool(BodySink&)> stream;
+  // Released once the response is sent (a temporary file the response reads from).
+  std::shared_ptr<void> hold;
 
   static Response Json(int status, const core::Json& body);
   static Response Empty(int status);

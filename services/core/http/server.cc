@@ -12,6 +12,7 @@
 #include <boost/beast/http.hpp>
 #include <iostream>
 #include <limits>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -170,8 +171,74 @@ class Session : public std::enable_shared_from_this<Session> {
     ReadHeader();
   }
 
+  // Sends a streamed body as chunks, headers first; see Response::stream.
+  class ChunkedSink : public BodySink {
+   public:
+    ChunkedSink(Session& session, Response& res, bool keep_alive)
+        : session_(session), res_(res), keep_alive_(keep_alive) {}
+    bool Write(const char* data, size_t n) override {
+      if (!client_ok_ || n == 0) return client_ok_;
+      beast::error_code ec;
+      if (!started_) client_ok_ = WriteHeaders();
+      if (client_ok_) {
+        asio::write(session_.socket_, bhttp::make_chunk(asio::const_buffer(data, n)), ec);
+        client_ok_ = !ec;
+      }
+      return client_ok_;
+    }
+    void Replace(Response other) override {
+      if (!started_) replacement_ = std::move(other);
+    }
+    // Ends the response; false when the connection cannot carry another request.
+    bool Finish(bool complete) {
+      if (!started_) {
+        if (replacement_) return session_.Write(*replacement_, false, keep_alive_);
+        if (!complete) {
+          Response failed = Response::Text(502, "text/plain; charset=utf-8", "502: Bad Gateway");
+          return session_.Write(failed, false, keep_alive_);
+        }
+        if (!WriteHeaders()) return false;  // an empty body
+      }
+      if (!complete || !client_ok_) return false;
+      beast::error_code ec;
+      asio::write(session_.socket_, bhttp::make_chunk_last(), ec);
+      return !ec;
+    }
+    bool started() const { return started_; }
+
+   private:
+    bool WriteHeaders() {
+      started_ = true;
+      bhttp::response<bhttp::empty_body> out;
+      out.result(res_.status);
+      Decorate(out, res_, keep_alive_);
+      out.chunked(true);
+      beast::error_code ec;
+      bhttp::response_serializer<bhttp::empty_body> sr(out);
+      bhttp::write_header(session_.socket_, sr, ec);
+      return !ec;
+    }
+
+    Session& session_;
+    Response& res_;
+    const bool keep_alive_;
+    bool started_ = false, client_ok_ = true;
+    std::optional<Response> replacement_;
+  };
+
   bool Write(Response& res, bool head, bool keep_alive) {
     beast::error_code ec;
+    if (res.stream && !head) {
+      ChunkedSink sink(*this, res, keep_alive);
+      const bool complete = res.stream(sink);
+      if (sink.Finish(complete)) return true;
+      if (sink.started()) {
+        // Reset rather than end cleanly: a truncated body must look like a failure.
+        socket_.set_option(asio::socket_base::linger(true, 0), ec);
+        socket_.close(ec);
+      }
+      return false;
+    }
     if (!res.file_path.empty()) {
       const int fd = ::open(res.file_path.c_str(), O_RDONLY | O_CLOEXEC);
       struct stat st;
@@ -251,6 +318,7 @@ class Session : public std::enable_shared_from_this<Session> {
     socket_.close(ec);
   }
 
+  friend class ChunkedSink;
   tcp::socket socket_;
   const Handler& handler_;
   const size_t max_header_bytes_;

@@ -156,6 +156,33 @@ std::optional<int> CreateVersion(AppContext& app, pqxx::transaction_base& tx,
   return number;
 }
 
+std::vector<std::pair<std::string, std::string>> FinishNewVersion(AppContext& app,
+                                                                  pqxx::transaction_base& tx,
+                                                                  const std::string& repository_pk,
+                                                                  int number) {
+  const std::string repo = tx.quote(repository_pk) + "::uuid";
+  pqxx::result r = tx.exec(
+      "SELECT pulp_type, retain_repo_versions FROM core_repository WHERE"
+      " pulp_id = " +
+      repo);
+  if (r.empty()) throw std::runtime_error("The repository no longer exists.");
+  if (!r[0][1].is_null()) {
+    // Upstream counts only unprotected versions against the limit, newest first.
+    pqxx::result old = tx.exec(absl::StrCat(
+        "SELECT v.pulp_id::text FROM core_repositoryversion v WHERE v.repository_id = ", repo,
+        " AND v.complete AND v.number <> ", number,
+        " AND NOT EXISTS (SELECT 1 FROM core_distribution d WHERE d.repository_version_id ="
+        " v.pulp_id) AND NOT EXISTS (SELECT 1 FROM core_distribution d JOIN core_publication p"
+        " ON p.pulp_id = d.publication_id WHERE p.repository_version_id = v.pulp_id)"
+        " ORDER BY v.number DESC OFFSET ",
+        r[0][1].as<int>() - 1));
+    for (const auto& row : old) DeleteVersion(tx, row[0].as<std::string>());
+  }
+  auto type = app.repository_types.find(r[0][0].as<std::string>());
+  if (type == app.repository_types.end() || !type->second->on_new_version) return {};
+  return type->second->on_new_version(app, tx, repository_pk, number);
+}
+
 void DeleteVersion(pqxx::transaction_base& tx, const std::string& version_pk) {
   pqxx::result v = tx.exec(
       "SELECT repository_id::text, number FROM core_repositoryversion WHERE"

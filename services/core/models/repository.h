@@ -45,6 +45,15 @@ std::optional<int> CreateVersion(AppContext& app, pqxx::transaction_base& tx,
                                  const std::vector<std::string>& add,
                                  const std::vector<std::string>& remove, bool remove_all);
 
+// What follows a new version inside its transaction: versions beyond the repository's
+// retain_repo_versions are deleted (oldest first; versions a distribution serves, directly or
+// through a publication, are kept), then the repository type's on_new_version runs. Returns
+// the resources the hook created.
+std::vector<std::pair<std::string, std::string>> FinishNewVersion(AppContext& app,
+                                                                  pqxx::transaction_base& tx,
+                                                                  const std::string& repository_pk,
+                                                                  int number);
+
 // Deletes a version, squashing its changes into the next version (or undoing them when it is
 // the latest). Throws std::runtime_error when it is the repository's only version.
 void DeleteVersion(pqxx::transaction_base& tx, const std::string& version_pk);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -29,9 +30,24 @@ class TaskContext {
   const std::vector<std::string>& created_hrefs() const { return created_hrefs_; }
   const std::vector<std::string>& created_prns() const { return created_prns_; }
 
+  // Upstream's progress reports (task.progress_reports): a task opens one per stage and counts
+  // what it did. They are written to the task row as they change (at most every 0.3 s, and at
+  // once when a report starts or ends), so a client polling the task sees them move.
+  size_t StartProgress(std::string message, std::string code,
+                       std::optional<int64_t> total = std::nullopt);
+  void AdvanceProgress(size_t report, int64_t done, std::optional<int64_t> total = std::nullopt);
+  void FinishProgress(size_t report, int64_t done, const char* state = "completed");
+  // Ends every report still running as `state` ("failed" when the task body threw).
+  void EndRunningProgress(const char* state);
+  const Json& progress_reports() const { return progress_; }
+
  private:
+  void WriteProgress(bool force);
+
   AppContext& app_;
   std::string task_id_;
+  Json progress_ = Json::array();
+  std::chrono::steady_clock::time_point last_progress_write_{};
   std::vector<std::string> created_hrefs_;
   std::vector<std::string> created_prns_;
 };

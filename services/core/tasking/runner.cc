@@ -53,6 +53,7 @@ TaskOutcome ExecuteTask(AppContext& app, const ClaimedTask& task) {
   } catch (const std::exception& e) {
     out = TaskOutcome::Failure(e.what());
   }
+  if (!out.ok) ctx.EndRunningProgress("failed");
   out.created_hrefs = ctx.created_hrefs();
   out.created_prns = ctx.created_prns();
   return out;

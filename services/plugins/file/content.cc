@@ -428,6 +428,10 @@ void RegisterContentTasks(core::tasking::TaskRegistry& registry) {
                   core::models::CreateVersion(ctx.app(), tx, repo, std::nullopt, {pk}, {}, false)) {
             auto [href, prn] = core::models::VersionHrefAndPrn(ctx.app(), tx, repo, *number);
             ctx.AddCreatedResource(href, prn);
+            for (const auto& [h, p] :
+                 core::models::FinishNewVersion(ctx.app(), tx, repo, *number)) {
+              ctx.AddCreatedResource(h, p);
+            }
           }
           tx.commit();
         }

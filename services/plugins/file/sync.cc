@@ -25,10 +25,13 @@
 #include "services/core/http/validation.h"
 #include "services/core/models/artifact.h"
 #include "services/core/models/repository.h"
+#include "services/core/models/repository_type.h"
 #include "services/core/openapi/schema.h"
 #include "services/core/storage/artifact_store.h"
+#include "services/core/storage/digests.h"
 #include "services/core/tasking/dispatcher.h"
 #include "services/core/util/uuid.h"
+#include "services/plugins/file/publication.h"
 
 namespace pulp::plugins::file {
 namespace {
@@ -45,6 +48,35 @@ std::string EntryUrl(const std::string& manifest_url, const std::string& relativ
   return base + http::PercentEncode(relative_path);
 }
 
+std::string Sha256(const std::string& bytes) {
+  core::storage::MultiHasher h({"sha256"});
+  h.Update(bytes.data(), bytes.size());
+  return h.Finish().at("sha256");
+}
+
+// Upstream's sync optimization: nothing to do when the remote, its manifest and the
+// repository are as the last sync left them.
+bool SyncWouldChangeNothing(pqxx::transaction_base& tx, const std::string& repo_pk,
+                            const Json& last, const Json& now) {
+  if (last.empty()) return false;
+  for (const char* k : {"remote_pk", "url", "manifest_checksum", "most_recent_version"}) {
+    if (last.value(k, Json()) != now.value(k, Json())) return false;
+  }
+  const std::string policy = now["download_policy"];
+  if (policy == "immediate" && last.value("download_policy", "") != "immediate") return false;
+  if (now["mirror"] == true && last.value("mirror", false) != true) return false;
+  if (policy != "immediate") return true;
+  // An immediate sync must still fetch what an earlier on_demand one left behind.
+  const int n = now["most_recent_version"];
+  return tx
+      .exec(absl::StrCat("SELECT 1 FROM core_repositorycontent rc JOIN core_contentartifact ca ON"
+                         " ca.content_id = rc.content_id WHERE rc.repository_id = ",
+                         tx.quote(repo_pk), "::uuid AND rc.version_added <= ", n,
+                         " AND (rc.version_removed IS NULL OR rc.version_removed > ", n,
+                         ") AND ca.artifact_id IS NULL LIMIT 1"))
+      .empty();
+}
+
 Json Sync(core::tasking::TaskContext& ctx, const Json& kwargs) {
   core::AppContext& app = ctx.app();
   const std::string remote_pk = kwargs.at("remote_pk");
@@ -53,21 +85,49 @@ Json Sync(core::tasking::TaskContext& ctx, const Json& kwargs) {
   auto lease = app.pool->Acquire();
   if (!lease.ok()) throw std::runtime_error(std::string(lease.status().message()));
 
-  Json remote;
+  Json remote, last_sync;
+  int latest = 0;
   {
     pqxx::nontransaction tx(**lease);
     pqxx::result r = tx.exec("SELECT row_to_json(r)::text FROM core_remote r WHERE pulp_id = " +
                              tx.quote(remote_pk) + "::uuid");
     if (r.empty()) throw std::runtime_error("The remote no longer exists.");
     remote = Json::parse(r[0][0].as<std::string>());
+    pqxx::result repo = tx.exec(
+        "SELECT f.last_sync_details::text, r.next_version - 1 FROM file_filerepository f JOIN"
+        " core_repository r ON r.pulp_id = f.repository_ptr_id WHERE f.repository_ptr_id = " +
+        tx.quote(repo_pk) + "::uuid");
+    if (repo.empty()) throw std::runtime_error("The repository no longer exists.");
+    last_sync = Json::parse(repo[0][0].as<std::string>());
+    latest = repo[0][1].as<int>();
   }
   const std::string url = remote.value("url", "");
   if (url.empty()) throw std::runtime_error("A remote must have a url specified to synchronize.");
   const core::download::Options options = core::download::Options::FromRemote(remote);
+  const std::string policy = remote.value("policy", "immediate");
+
+  const size_t metadata = ctx.StartProgress("Downloading Metadata", "sync.downloading.metadata");
   auto manifest = core::download::FetchText(url, options, kMaxManifestBytes);
   if (!manifest.ok()) throw std::runtime_error(std::string(manifest.status().message()));
+  ctx.FinishProgress(metadata, 1);
+  Json details = {{"remote_pk", remote_pk},        {"url", url},
+                  {"download_policy", policy},     {"mirror", mirror},
+                  {"most_recent_version", latest}, {"manifest_checksum", Sha256(*manifest)}};
+  {
+    pqxx::nontransaction tx(**lease);
+    if (kwargs.value("optimize", true) && SyncWouldChangeNothing(tx, repo_pk, last_sync, details)) {
+      const size_t skip =
+          ctx.StartProgress("Skipping Sync (no change from previous sync)", "sync.was_skipped", 1);
+      ctx.FinishProgress(skip, 1);
+      return Json(nullptr);
+    }
+  }
+
+  const size_t parsing = ctx.StartProgress("Parsing Metadata Lines", "sync.parsing.metadata");
   const std::vector<ManifestEntry> entries = ParseManifest(*manifest);
-  const std::string policy = remote.value("policy", "immediate");
+  const auto lines = static_cast<int64_t>(entries.size());
+  ctx.AdvanceProgress(parsing, lines, lines);
+  ctx.FinishProgress(parsing, lines);
 
   // What we hold already: content by (relative_path, digest), artifacts by sha256.
   std::map<std::pair<std::string, std::string>, std::string> known_content;
@@ -108,11 +168,15 @@ Json Sync(core::tasking::TaskContext& ctx, const Json& kwargs) {
     download_entry.push_back(i);
   }
   // Everything is downloaded and verified before anything is saved: a failure saves nothing.
-  std::vector<core::download::Result> results =
-      core::download::DownloadAll(*app.store, downloads, options);
+  const size_t downloading =
+      ctx.StartProgress("Downloading Artifacts", "sync.downloading.artifacts");
+  std::vector<core::download::Result> results = core::download::DownloadAll(
+      *app.store, downloads, options,
+      [&](size_t finished) { ctx.AdvanceProgress(downloading, static_cast<int64_t>(finished)); });
   for (const auto& r : results) {
     if (!r.error.empty()) throw std::runtime_error(r.error);
   }
+  ctx.FinishProgress(downloading, static_cast<int64_t>(results.size()));
 
   pqxx::work tx(**lease);
   for (auto& r : results) {
@@ -171,13 +235,39 @@ Json Sync(core::tasking::TaskContext& ctx, const Json& kwargs) {
     if (contents.size() >= 1000) flush();
   }
   flush();
+  const size_t associating = ctx.StartProgress("Associating Content", "associating.content");
+  const size_t unassociating = ctx.StartProgress("Un-Associating Content", "unassociating.content");
   std::optional<int> number =
       core::models::CreateVersion(app, tx, repo_pk, std::nullopt, version_content, {}, mirror);
+  core::models::CreatedResources created;
   if (number) {
-    auto [href, prn] = core::models::VersionHrefAndPrn(app, tx, repo_pk, *number);
-    ctx.AddCreatedResource(href, prn);
+    created.push_back(core::models::VersionHrefAndPrn(app, tx, repo_pk, *number));
+    const std::string counts = absl::StrCat(
+        "SELECT count(*) FILTER (WHERE version_added = ", *number,
+        "), count(*) FILTER (WHERE version_removed = ", *number,
+        ") FROM core_repositorycontent WHERE repository_id = ", tx.quote(repo_pk), "::uuid");
+    pqxx::result n = tx.exec(counts);
+    ctx.FinishProgress(associating, n[0][0].as<int64_t>());
+    ctx.FinishProgress(unassociating, n[0][1].as<int64_t>());
+    const std::string version_pk = created[0].second.substr(created[0].second.rfind(':') + 1);
+    if (mirror) {
+      // Served as the remote published it: its own manifest under the manifest's name.
+      const std::string name = url.substr(url.rfind('/') + 1);
+      created.push_back(PublishMirror(app, tx, version_pk, name, *manifest));
+    }
+    for (auto& r : core::models::FinishNewVersion(app, tx, repo_pk, *number)) {
+      created.push_back(std::move(r));
+    }
+    details["most_recent_version"] = *number;
+  } else {
+    ctx.FinishProgress(associating, 0);
+    ctx.FinishProgress(unassociating, 0);
   }
+  tx.exec(
+      "UPDATE file_filerepository SET last_sync_details = " + tx.quote(core::DumpJson(details)) +
+      "::jsonb WHERE repository_ptr_id = " + tx.quote(repo_pk) + "::uuid");
   tx.commit();
+  for (const auto& [href, prn] : created) ctx.AddCreatedResource(href, prn);
   return number ? core::endpoints::RenderVersion(app, repo_pk, *number) : Json(nullptr);
 }
 
@@ -256,21 +346,32 @@ void RegisterSyncRoute(core::AppContext& app, http::Router& router) {
                  .empty()) {
            throw http::NotFoundError("FileRepository");
          }
-         if (!in.contains("remote") || in["remote"].is_null()) {
+         pqxx::result own = tx.exec(
+             "SELECT r.remote_id::text, f.autopublish FROM core_repository r JOIN"
+             " file_filerepository f ON f.repository_ptr_id = r.pulp_id WHERE r.pulp_id = " +
+             tx.quote(repo) + "::uuid");
+         std::string remote;
+         if (in.contains("remote") && !in["remote"].is_null()) {
+           const std::string ref = in["remote"];
+           remote = absl::StartsWith(ref, "prn:") ? http::PkFromPrn(ref, "file.fileremote")
+                                                  : http::PkFromHref(ref, remotes);
+           if (remote.empty() ||
+               tx.exec("SELECT 1 FROM core_remote WHERE pulp_type = 'file.file' AND pulp_id = " +
+                       tx.quote(remote) + "::uuid")
+                   .empty()) {
+             throw http::FieldError("remote", remote.empty()
+                                                  ? "Invalid hyperlink - No URL match."
+                                                  : "Invalid hyperlink - Object does not exist.");
+           }
+         } else if (!own.empty() && !own[0][0].is_null()) {
+           remote = own[0][0].as<std::string>();
+         } else {
            throw http::FieldError(
                "remote", "This field is required since a remote is not set on the repository.");
          }
-         const std::string ref = in["remote"];
-         std::string remote = absl::StartsWith(ref, "prn:")
-                                  ? http::PkFromPrn(ref, "file.fileremote")
-                                  : http::PkFromHref(ref, remotes);
-         if (remote.empty() ||
-             tx.exec("SELECT 1 FROM core_remote WHERE pulp_type = 'file.file' AND pulp_id = " +
-                     tx.quote(remote) + "::uuid")
-                 .empty()) {
-           throw http::FieldError("remote", remote.empty()
-                                                ? "Invalid hyperlink - No URL match."
-                                                : "Invalid hyperlink - Object does not exist.");
+         if (in.value("mirror", false) && !own.empty() && own[0][1].as<bool>()) {
+           throw http::ApiError(
+               400, Json::array({"Cannot use mirror mode with autopublished repository."}));
          }
          core::tasking::DispatchRequest task;
          task.name = kSyncTask;
