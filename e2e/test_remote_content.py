@@ -2,7 +2,9 @@
 import concurrent.futures
 import hashlib
 import http.client
+import http.server
 import os
+import threading
 import unittest
 import uuid
 
@@ -56,6 +58,18 @@ def artifact_of(repo, path):
     version = system.get(repo["pulp_href"]).json["latest_version_href"]
     r = system.get(API + f"content/file/files/?repository_version={version}&relative_path={path}")
     return r.json["results"][0]["artifact"]
+
+
+class ImmediateTest(unittest.TestCase):
+    def test_every_synced_file_is_served_from_storage(self):
+        files = {f"i/{n}.bin": os.urandom(n * 1000 + 1) for n in range(1, 12)}
+        folder, base, repo = distribute(files, "immediate")
+        for path, data in files.items():
+            self.assertIsNotNone(artifact_of(repo, path))
+            status, _, body = get(base + path)
+            self.assertEqual(status, 200, path)
+            self.assertEqual(hashlib.sha256(body).hexdigest(), hashlib.sha256(data).hexdigest())
+        self.assertEqual(nginx.requests_for(f"{folder}/i/1.bin"), 1)  # the sync's download only
 
 
 class OnDemandTest(unittest.TestCase):
@@ -122,6 +136,52 @@ class OnDemandTest(unittest.TestCase):
         self.assertIsNone(artifact_of(repo, "gone.bin"))
         self.assertEqual(system.get(repo["pulp_href"]).json["latest_version_href"],
                          repo["pulp_href"] + "versions/1/")
+
+
+class StalledRemoteTest(unittest.TestCase):
+    def test_a_stalled_remote_holds_up_no_one_else(self):
+        stored_folder, stored_base, _ = distribute({"here.txt": b"stored"}, "on_demand")
+        self.assertEqual(get(stored_base + "here.txt")[0], 200)  # now from storage
+        release = threading.Event()
+        data = os.urandom(1000)
+        manifest = f"slow.bin,{hashlib.sha256(data).hexdigest()},{len(data)}\n".encode()
+
+        class Stalling(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                if self.path.endswith("PULP_MANIFEST"):
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(manifest)))
+                    self.end_headers()
+                    self.wfile.write(manifest)
+                else:
+                    release.wait(120)  # the file never comes while the test runs
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Stalling)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            name = uuid.uuid4().hex[:8]
+            remote = system.post(API + "remotes/file/file/", {
+                "name": name, "policy": "on_demand",
+                "url": f"http://127.0.0.1:{server.server_address[1]}/PULP_MANIFEST"}).json
+            repo = system.post(API + "repositories/file/file/",
+                               {"name": name, "remote": remote["pulp_href"], "autopublish": True}).json
+            system.wait_task(system.post(repo["pulp_href"] + "sync/", {}).json["task"])
+            system.wait_task(system.post(API + "distributions/file/file/", {
+                "name": name, "base_path": name, "repository": repo["pulp_href"]}).json["task"])
+            stuck = [threading.Thread(target=lambda: get(f"/pulp/content/{name}/slow.bin"),
+                                      daemon=True) for _ in range(8)]
+            for t in stuck:
+                t.start()
+            # Every event loop of pulp-content gets new connections; each must still answer.
+            for _ in range(40):
+                status, _, body = system.content(stored_base + "here.txt", timeout=20)
+                self.assertEqual((status, body), (200, b"stored"))
+        finally:
+            release.set()
+            server.shutdown()
 
 
 class StreamedTest(unittest.TestCase):

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -75,6 +76,14 @@ struct AppContext {
   std::vector<db::Migration> AllMigrations() const;
   std::string ApiV3() const { return settings.ApiV3Root(); }
   std::string DomainPrn() const { return "prn:core.domain:" + default_domain_id; }
+
+  // Called after a committed change to what distributions serve (a distribution, a
+  // publication, a version that had publications): the process wires it to tell the content
+  // apps (gRPC); unset, it does nothing.
+  std::function<void(const std::string& reason)> served_content_changed;
+  void ServedContentChanged(const std::string& reason) {
+    if (served_content_changed) served_content_changed(reason);
+  }
 };
 
 }  // namespace pulp::core

@@ -96,6 +96,18 @@ http::Response Listing(const std::string& path, const std::map<std::string, Entr
   return http::Response::Text(200, "text/html; charset=utf-8", body);
 }
 
+// What the distributions serve, resolved to publications; read from Postgres in one query and
+// shared by every request until it expires or a change is announced (gRPC ContentCache).
+struct Snapshot {
+  struct Target {
+    std::string publication;  // "" when nothing is published yet
+    bool points_nowhere = false;
+  };
+  absl::flat_hash_map<std::string, Target> by_base_path;
+  std::vector<std::string> visible_base_paths;  // not hidden, for the root listing
+  absl::Time loaded;
+};
+
 class ContentHandler {
  public:
   explicit ContentHandler(AppContext& app) : app_(app), remote_(app) {}
@@ -106,87 +118,133 @@ class ContentHandler {
     if (req.path + "/" == prefix) return Redirect(prefix);
     if (!absl::StartsWith(req.path, prefix)) return Text(404, "404: Not Found");
     const std::string rel = req.path.substr(prefix.size());
+    std::shared_ptr<const Snapshot> snapshot = Current();
+    if (rel.empty()) return RootListing(*snapshot, req.path);
+
+    // Every ancestor of the path is a candidate base path; they cannot nest, so one matches.
+    const std::string trimmed = absl::EndsWith(rel, "/") ? rel.substr(0, rel.size() - 1) : rel;
+    const Snapshot::Target* target = nullptr;
+    std::string base_path;
+    for (std::string c = trimmed; !c.empty() && target == nullptr;) {
+      if (auto it = snapshot->by_base_path.find(c); it != snapshot->by_base_path.end()) {
+        target = &it->second;
+        base_path = c;
+      }
+      const size_t slash = c.rfind('/');
+      c = slash == std::string::npos ? "" : c.substr(0, slash);
+    }
+    if (target == nullptr) return Text(404, "404: Not Found");
+    std::string file_rel = rel.substr(std::min(rel.size(), base_path.size()));
+    if (file_rel.empty()) return Redirect(req.path + "/");
+    file_rel = file_rel.substr(1);  // drop the '/' after the base path
+    if (target->points_nowhere) {
+      return Text(404,
+                  "404: Distribution is not pointing to a publication, repository, repository"
+                  " version, or remote.");
+    }
+    const std::string publication = target->publication;
+    if (publication.empty()) return Text(404, "404: Not Found");
+    const bool is_file = !file_rel.empty() && !absl::EndsWith(file_rel, "/");
+    if (is_file) {
+      if (auto file = CachedFile(publication, file_rel)) return ServeFile(req, *file, file_rel);
+    }
+
     std::vector<RemoteSource> remote;
-    std::string file_rel;
     {
       auto lease = app_.pool->Acquire();
       if (!lease.ok()) return Text(503, "503: Service Unavailable");
       pqxx::nontransaction tx(**lease);
-      if (rel.empty()) return RootListing(tx, req.path);
-      http::Response r = Serve(tx, req, rel, &remote, &file_rel);
-      if (remote.empty()) return r;
+      const std::string pub = tx.quote(publication) + "::uuid";
+      if (!is_file) return DirectoryListing(tx, req.path, pub, file_rel);
+      if (auto file = StoredFile(tx, publication, file_rel)) return ServeFile(req, *file, file_rel);
+      remote = FindRemoteSources(tx, publication, file_rel);
+      // A directory asked for without its slash.
+      if (remote.empty() && !Entries(tx, pub, file_rel + "/").empty()) {
+        return Redirect(req.path + "/");
+      }
     }
-    // Fetching from a remote may wait on another request's download: not with a connection.
-    return remote_.Serve(req, remote, file_rel);
+    if (remote.empty()) return Text(404, "404: Not Found");
+    // Fetching from a remote may take long or wait for another request's download: it runs
+    // off the event loop, and without a database connection.
+    http::Response later;
+    later.deferred = [this, copy = RequestHead(req), remote = std::move(remote), file_rel] {
+      return remote_.Serve(copy, remote, file_rel);
+    };
+    return later;
+  }
+
+  // What a deferred response needs of its request (the body is gone by then).
+  static http::Request RequestHead(const http::Request& req) {
+    http::Request copy;
+    copy.method = req.method;
+    copy.path = req.path;
+    copy.headers = req.headers;
+    return copy;
+  }
+
+  // Forgets what distributions serve; the next request reads it again. Returns how many
+  // distributions were cached.
+  uint64_t Invalidate() {
+    absl::MutexLock lock(&mu_);
+    ++generation_;
+    const uint64_t n = snapshot_ ? snapshot_->by_base_path.size() : 0;
+    snapshot_.reset();
+    return n;
   }
 
  private:
-  http::Response RootListing(pqxx::transaction_base& tx, const std::string& path) {
+  // A safety net: changes are announced over gRPC, but one lost announcement must not keep
+  // stale answers for long.
+  static constexpr absl::Duration kSnapshotTtl = absl::Seconds(10);
+
+  std::shared_ptr<const Snapshot> Current() {
+    uint64_t generation;
+    {
+      absl::MutexLock lock(&mu_);
+      if (snapshot_ && absl::Now() - snapshot_->loaded < kSnapshotTtl) return snapshot_;
+      generation = generation_;
+    }
+    auto fresh = std::make_shared<Snapshot>();
+    fresh->loaded = absl::Now();
+    {
+      auto lease = app_.pool->Acquire();
+      if (!lease.ok()) throw std::runtime_error(std::string(lease.status().message()));
+      pqxx::nontransaction tx(**lease);
+      // A distribution serves its publication, or the newest complete publication of its
+      // repository version, or of its repository's newest published version.
+      for (const auto& row :
+           tx.exec("SELECT d.base_path, d.hidden, COALESCE(d.publication_id, (SELECT p.pulp_id FROM"
+                   " core_publication p JOIN core_repositoryversion v ON v.pulp_id ="
+                   " p.repository_version_id WHERE p.complete AND CASE WHEN d.repository_version_id"
+                   " IS NOT NULL THEN p.repository_version_id = d.repository_version_id ELSE"
+                   " v.repository_id = d.repository_id END ORDER BY v.number DESC, p.pulp_created"
+                   " DESC LIMIT 1))::text, d.publication_id IS NULL AND d.repository_version_id IS"
+                   " NULL AND d.repository_id IS NULL FROM core_distribution d")) {
+        const std::string base_path = row[0].as<std::string>();
+        fresh->by_base_path[base_path] = {row[2].is_null() ? "" : row[2].as<std::string>(),
+                                          row[3].as<bool>()};
+        if (!row[1].as<bool>()) fresh->visible_base_paths.push_back(base_path);
+      }
+    }
+    absl::MutexLock lock(&mu_);
+    // A change announced while this was loading may not be in it: use it once, keep it not.
+    if (generation == generation_) snapshot_ = fresh;
+    return fresh;
+  }
+
+  http::Response RootListing(const Snapshot& snapshot, const std::string& path) {
     std::map<std::string, Entry> entries;
-    for (const auto& row : tx.exec("SELECT base_path FROM core_distribution WHERE NOT hidden")) {
-      const std::string bp = row[0].as<std::string>();
+    for (const std::string& bp : snapshot.visible_base_paths) {
       entries[bp.substr(0, bp.find('/')) + "/"] = Entry{};
     }
     return Listing(path, entries, false);
   }
 
-  // Answers from Postgres and storage; content that must come from a remote is left in
-  // `*remote` (with its path in the publication in `*file_rel`) for the caller.
-  http::Response Serve(pqxx::transaction_base& tx, http::Request& req, const std::string& rel,
-                       std::vector<RemoteSource>* remote, std::string* file_rel_out) {
-    // Every ancestor of the path is a candidate base path; they cannot nest, so one matches.
-    std::vector<std::string> candidates;
-    std::string trimmed = absl::EndsWith(rel, "/") ? rel.substr(0, rel.size() - 1) : rel;
-    for (std::string c = trimmed; !c.empty();) {
-      candidates.push_back(tx.quote(c));
-      const size_t slash = c.rfind('/');
-      c = slash == std::string::npos ? "" : c.substr(0, slash);
-    }
-    pqxx::result d =
-        tx.exec(absl::StrCat("SELECT base_path, publication_id::text, repository_version_id::text,"
-                             " repository_id::text FROM core_distribution WHERE base_path IN (",
-                             absl::StrJoin(candidates, ","), ") LIMIT 1"));
-    if (d.empty()) return Text(404, "404: Not Found");
-    const std::string base_path = d[0][0].as<std::string>();
-    std::string file_rel = rel.substr(std::min(rel.size(), base_path.size()));
-    if (file_rel.empty()) return Redirect(req.path + "/");
-    file_rel = file_rel.substr(1);  // drop the '/' after the base path
-
-    std::string publication;
-    if (!d[0][1].is_null()) {
-      publication = d[0][1].as<std::string>();
-    } else if (!d[0][2].is_null() || !d[0][3].is_null()) {
-      const std::string where =
-          !d[0][2].is_null()
-              ? "p.repository_version_id = " + tx.quote(d[0][2].as<std::string>()) + "::uuid"
-              : "v.repository_id = " + tx.quote(d[0][3].as<std::string>()) + "::uuid";
-      pqxx::result p = tx.exec(absl::StrCat(
-          "SELECT p.pulp_id::text FROM core_publication p JOIN core_repositoryversion v ON"
-          " v.pulp_id = p.repository_version_id WHERE p.complete AND ",
-          where, " ORDER BY v.number DESC, p.pulp_created DESC LIMIT 1"));
-      if (!p.empty()) publication = p[0][0].as<std::string>();
-    } else {
-      return Text(404,
-                  "404: Distribution is not pointing to a publication, repository, repository"
-                  " version, or remote.");
-    }
-    if (publication.empty()) return Text(404, "404: Not Found");
-    const std::string pub = tx.quote(publication) + "::uuid";
-
-    if (file_rel.empty() || absl::EndsWith(file_rel, "/")) {
-      return DirectoryListing(tx, req.path, pub, file_rel);
-    }
-    if (auto file = StoredFile(tx, publication, file_rel)) {
-      return ServeFile(req, app_.store->PathOf(*file), file_rel);
-    }
-    if (auto sources = FindRemoteSources(tx, publication, file_rel); !sources.empty()) {
-      *remote = std::move(sources);
-      *file_rel_out = file_rel;
-      return Text(404, "404: Not Found");
-    }
-    // A directory asked for without its slash.
-    if (!Entries(tx, pub, file_rel + "/").empty()) return Redirect(req.path + "/");
-    return Text(404, "404: Not Found");
+  std::optional<std::string> CachedFile(const std::string& publication, const std::string& rel) {
+    absl::MutexLock lock(&mu_);
+    auto it = files_.find(absl::StrCat(publication, "|", rel));
+    if (it == files_.end() || !it->second) return std::nullopt;
+    return app_.store->PathOf(*it->second);
   }
 
   // The stored file a publication serves at `rel`. Publications never change once complete,
@@ -195,11 +253,6 @@ class ContentHandler {
   std::optional<std::string> StoredFile(pqxx::transaction_base& tx, const std::string& publication,
                                         const std::string& rel) {
     const std::string key = absl::StrCat(publication, "|", rel);
-    {
-      absl::MutexLock lock(&mu_);
-      auto it = files_.find(key);
-      if (it != files_.end()) return it->second;
-    }
     const std::string pub = tx.quote(publication) + "::uuid";
     // Published metadata first (PULP_MANIFEST), then the version's content (pass-through).
     pqxx::result f = tx.exec(absl::StrCat(
@@ -216,12 +269,13 @@ class ContentHandler {
     std::optional<std::string> file;
     if (!f.empty()) file = f[0][0].as<std::string>();
     // Misses are not cached: on_demand content may gain its artifact later.
-    if (file) {
+    if (!file) return std::nullopt;
+    {
       absl::MutexLock lock(&mu_);
       if (files_.size() >= kMaxCachedFiles) files_.clear();
       files_[key] = file;
     }
-    return file;
+    return app_.store->PathOf(*file);
   }
 
   // Names directly under `dir` ("" = the publication root) with dates and sizes.
@@ -267,14 +321,18 @@ class ContentHandler {
   AppContext& app_;
   RemoteContent remote_;
   absl::Mutex mu_;
+  std::shared_ptr<const Snapshot> snapshot_ ABSL_GUARDED_BY(mu_);
+  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
   absl::flat_hash_map<std::string, std::optional<std::string>> files_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace
 
-http::Handler MakeContentHandler(AppContext& app) {
+ContentApp MakeContentApp(AppContext& app) {
   auto handler = std::make_shared<ContentHandler>(app);
-  return [handler, &app](http::Request& req) {
+  ContentApp out;
+  out.invalidate = [handler] { return handler->Invalidate(); };
+  out.handler = [handler, &app](http::Request& req) {
     try {
       return handler->Handle(req);
     } catch (const pqxx::broken_connection&) {
@@ -285,6 +343,7 @@ http::Handler MakeContentHandler(AppContext& app) {
       return Text(503, "503: Service Unavailable");
     }
   };
+  return out;
 }
 
 }  // namespace pulp::core::content

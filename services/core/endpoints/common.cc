@@ -52,6 +52,9 @@ std::function<Json(tasking::TaskContext&, const Json&, const Json&)> DeleteRowTa
     tx.exec("DELETE FROM " + table + " WHERE pulp_id = " + tx.quote(args[0].get<std::string>()) +
             "::uuid");
     tx.commit();
+    // Deleting a distribution, or what one serves (a repository and its publications), changes
+    // what the content apps answer.
+    ctx.MarkServedContentChanged();
     return Json(nullptr);
   };
 }

@@ -403,6 +403,7 @@ void RegisterDistributionTasks(AppContext& app, tasking::TaskRegistry& registry)
           try {
             Json obj = save("", kwargs.value("data", Json::object()), false);
             ctx.AddCreatedResource(obj["pulp_href"], obj["prn"]);
+            ctx.MarkServedContentChanged();
             return obj;
           } catch (const http::ApiError& e) {
             throw std::runtime_error(DumpJson(e.body()));
@@ -410,10 +411,12 @@ void RegisterDistributionTasks(AppContext& app, tasking::TaskRegistry& registry)
         });
     registry.RegisterSerializerTask(
         tasking::kGeneralUpdate, type.component, type.serializer,
-        [save](tasking::TaskContext&, const Json& args, const Json& kwargs) {
+        [save](tasking::TaskContext& ctx, const Json& args, const Json& kwargs) {
           try {
-            return save(args[0], kwargs.value("data", Json::object()),
-                        kwargs.value("partial", true));
+            Json obj =
+                save(args[0], kwargs.value("data", Json::object()), kwargs.value("partial", true));
+            ctx.MarkServedContentChanged();
+            return obj;
           } catch (const http::ApiError& e) {
             throw std::runtime_error(DumpJson(e.body()));
           }

@@ -212,6 +212,7 @@ void RegisterPublicationRoutes(AppContext& app, http::Router& router, const Publ
                     "::uuid AND pulp_type = ", tx.quote(type.pulp_type), " RETURNING 1"));
                 if (r.empty()) throw http::NotFoundError("Publication");
                 tx.commit();
+                app.ServedContentChanged("publication deleted");
                 return http::Response::Empty(204);
               }});
 }

@@ -816,6 +816,7 @@ void RegisterRepositoryTasks(AppContext& app, tasking::TaskRegistry& registry) {
                       pqxx::work tx(**lease);
                       models::DeleteVersion(tx, kwargs.at("pk").get<std::string>());
                       tx.commit();
+                      ctx.MarkServedContentChanged();  // its publications went with it
                       return Json(nullptr);
                     });
   // One modify task for every repository type: it looks the type up from the repository.

@@ -82,6 +82,10 @@ struct Response {
   // sent with chunked encoding. Returning false after a Write aborts the response: the
   // connection is reset, so the client cannot mistake a partial body for a whole one.
   std::function<bool(BodySink&)> stream;
+  // When set, the real response comes from calling this, on a thread that may block for long
+  // (fetching from a remote, waiting for another request's download) so the event loop that
+  // read the request keeps serving its other connections.
+  std::function<Response()> deferred;
   // Released once the response is sent (a temporary file the response reads from).
   std::shared_ptr<void> hold;
 

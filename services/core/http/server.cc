@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <csignal>
@@ -83,8 +84,12 @@ class SocketBodyReader : public BodyReader {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, const Handler& handler, size_t max_header_bytes)
-      : socket_(std::move(socket)), handler_(handler), max_header_bytes_(max_header_bytes) {}
+  Session(tcp::socket socket, const Handler& handler, size_t max_header_bytes,
+          asio::thread_pool* blocking)
+      : socket_(std::move(socket)),
+        handler_(handler),
+        max_header_bytes_(max_header_bytes),
+        blocking_(blocking) {}
 
   void Start() { ReadHeader(); }
 
@@ -166,6 +171,21 @@ class Session : public std::enable_shared_from_this<Session> {
       }
       if (!body.done()) reusable = false;
     }
+    if (res.deferred && blocking_ != nullptr) {
+      // Long work goes to the blocking pool so this event loop keeps serving its other
+      // connections; the session continues on its own loop afterwards.
+      asio::post(*blocking_, [self = shared_from_this(), deferred = std::move(res.deferred), head,
+                              reusable]() mutable {
+        Response late = deferred();
+        const bool ok = self->Write(late, head, reusable);
+        asio::post(self->socket_.get_executor(), [self, ok, reusable] {
+          if (!ok || !reusable) return self->Close();
+          self->ReadHeader();
+        });
+      });
+      return;
+    }
+    if (res.deferred) res = res.deferred();
     if (!Write(res, head, reusable)) return Close();
     if (!reusable) return Close();
     ReadHeader();
@@ -256,8 +276,18 @@ class Session : public std::enable_shared_from_this<Session> {
         Decorate(out, res, keep_alive);
         out.content_length(length);
         bhttp::response_serializer<bhttp::empty_body> sr(out);
-        bhttp::write_header(socket_, sr, ec);
-        const bool ok = !ec && (head || SendFile(fd, offset, length));
+        sr.split(true);
+        std::string header;
+        while (!ec && !sr.is_header_done()) {
+          sr.next(ec, [&](beast::error_code&, const auto& buffers) {
+            header += beast::buffers_to_string(buffers);
+            sr.consume(beast::buffer_bytes(buffers));
+          });
+        }
+        // MSG_MORE: the header waits for the file's first bytes, so a small file goes out in
+        // one segment instead of two.
+        const bool ok = !ec && SendAll(header, head || length == 0 ? 0 : MSG_MORE) &&
+                        (head || SendFile(fd, offset, length));
         ::close(fd);
         return ok;
       }
@@ -274,6 +304,27 @@ class Session : public std::enable_shared_from_this<Session> {
       bhttp::write(socket_, out, ec);
     }
     return !ec;
+  }
+
+  // Writes all of `data` to the socket, waiting while it is full.
+  bool SendAll(const std::string& data, int flags) {
+    const int sock = socket_.native_handle();
+    size_t done = 0;
+    while (done < data.size()) {
+      const ssize_t n = ::send(sock, data.data() + done, data.size() - done, flags | MSG_NOSIGNAL);
+      if (n > 0) {
+        done += static_cast<size_t>(n);
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        pollfd p{sock, POLLOUT, 0};
+        if (::poll(&p, 1, 30'000) <= 0) return false;
+        continue;
+      }
+      return false;
+    }
+    return true;
   }
 
   // Kernel-side copy from the file to the socket; waits for the socket when it is full.
@@ -322,14 +373,24 @@ class Session : public std::enable_shared_from_this<Session> {
   tcp::socket socket_;
   const Handler& handler_;
   const size_t max_header_bytes_;
+  asio::thread_pool* const blocking_;  // may be null: deferred work then runs in place
   beast::flat_buffer buffer_;
   boost::optional<Parser> parser_;
 };
 
 class BeastServer : public Server {
  public:
-  BeastServer(Handler handler, int threads)
-      : handler_(std::move(handler)), threads_(threads), acceptor_(io_) {}
+  BeastServer(Handler handler, int threads, bool shard, int blocking_threads)
+      : handler_(std::move(handler)), threads_(threads) {
+    if (blocking_threads > 0) blocking_.emplace(blocking_threads);
+    // Sharded: one event loop per thread, so a ready connection never wakes another thread
+    // (cross-thread wake-ups were most of the cost of a small cached response). Shared: any
+    // idle thread takes any ready connection, fairer when handlers block for long.
+    for (int i = 0; i < (shard ? threads : 1); ++i) {
+      ios_.push_back(std::make_unique<asio::io_context>(shard ? 1 : threads));
+    }
+    acceptor_.emplace(*ios_[0]);
+  }
 
   ~BeastServer() override { Stop(); }
 
@@ -338,18 +399,24 @@ class BeastServer : public Server {
     auto address = asio::ip::make_address(options.host, ec);
     if (ec) return absl::InvalidArgumentError(absl::StrCat("bad bind address ", options.host));
     tcp::endpoint ep(address, options.port);
-    acceptor_.open(ep.protocol(), ec);
-    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor_.bind(ep, ec);
-    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    acceptor_->open(ep.protocol(), ec);
+    if (!ec) acceptor_->set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_->bind(ep, ec);
+    if (!ec) acceptor_->listen(asio::socket_base::max_listen_connections, ec);
     if (ec) {
       return absl::UnavailableError(
           absl::StrCat("cannot listen on ", options.host, ":", options.port, ": ", ec.message()));
     }
-    port_ = acceptor_.local_endpoint().port();
+    port_ = acceptor_->local_endpoint().port();
     max_header_bytes_ = options.max_header_bytes;
     Accept();
-    for (int i = 0; i < threads_; ++i) pool_.emplace_back([this] { io_.run(); });
+    for (int i = 0; i < threads_; ++i) {
+      asio::io_context* io = ios_[i % ios_.size()].get();
+      pool_.emplace_back([io] {
+        auto work = asio::make_work_guard(*io);  // a shard without connections keeps waiting
+        io->run();
+      });
+    }
     return absl::OkStatus();
   }
 
@@ -357,21 +424,28 @@ class BeastServer : public Server {
 
   void Stop() override {
     if (stopped_.exchange(true)) return;
-    asio::post(io_, [this] {
+    asio::post(*ios_[0], [this] {
       beast::error_code ec;
-      acceptor_.close(ec);
+      acceptor_->close(ec);
     });
-    io_.stop();
+    for (auto& io : ios_) io->stop();
     for (auto& t : pool_) t.join();
+    if (blocking_) {
+      blocking_->stop();
+      blocking_->join();
+    }
   }
 
  private:
   void Accept() {
-    acceptor_.async_accept([this](beast::error_code ec, tcp::socket socket) {
+    asio::io_context& target = *ios_[next_shard_++ % ios_.size()];
+    acceptor_->async_accept(target, [this](beast::error_code ec, tcp::socket socket) {
       if (ec == asio::error::operation_aborted) return;
       if (!ec) {
         socket.set_option(tcp::no_delay(true), ec);
-        std::make_shared<Session>(std::move(socket), handler_, max_header_bytes_)->Start();
+        std::make_shared<Session>(std::move(socket), handler_, max_header_bytes_,
+                                  blocking_ ? &*blocking_ : nullptr)
+            ->Start();
       }
       Accept();
     });
@@ -379,8 +453,10 @@ class BeastServer : public Server {
 
   Handler handler_;
   const int threads_;
-  asio::io_context io_;
-  tcp::acceptor acceptor_;
+  std::vector<std::unique_ptr<asio::io_context>> ios_;
+  std::optional<tcp::acceptor> acceptor_;
+  size_t next_shard_ = 0;  // touched only by the accepting thread
+  std::optional<asio::thread_pool> blocking_;
   std::vector<std::thread> pool_;
   uint16_t port_ = 0;
   size_t max_header_bytes_ = 64 * 1024;
@@ -394,7 +470,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   // A client that hangs up mid-response must cost one connection, not the process: sendfile()
   // has no MSG_NOSIGNAL.
   ::signal(SIGPIPE, SIG_IGN);
-  auto server = std::make_unique<BeastServer>(std::move(handler), std::max(1, options.threads));
+  auto server = std::make_unique<BeastServer>(std::move(handler), std::max(1, options.threads),
+                                              options.shard_connections, options.blocking_threads);
   if (auto st = server->Listen(options); !st.ok()) return st;
   return std::unique_ptr<Server>(std::move(server));
 }

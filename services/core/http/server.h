@@ -17,6 +17,12 @@ struct ServerOptions {
   uint16_t port = 0;  // 0 = any free port; read it back with port()
   int threads = 4;    // handlers block (database, disk), so this bounds concurrent requests
   size_t max_header_bytes = 64 * 1024;
+  // One event loop per thread with connections spread over them, instead of one loop all
+  // threads share. Faster for short handlers; a handler that blocks stalls its loop's
+  // connections only.
+  bool shard_connections = false;
+  // Threads for Response::deferred work (a download from a remote); 0 runs it in place.
+  int blocking_threads = 0;
 };
 
 // HTTP/1.1 server with keep-alive. Idle connections cost no thread: headers are read

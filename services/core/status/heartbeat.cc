@@ -19,11 +19,12 @@ std::string ProcessName() {
 }
 
 Heartbeat::Heartbeat(db::Pool& pool, std::string app_type, std::string name, Json versions,
-                     int ttl_seconds)
+                     int ttl_seconds, std::string grpc_address)
     : pool_(pool),
       app_type_(std::move(app_type)),
       name_(std::move(name)),
       versions_(std::move(versions)),
+      grpc_address_(std::move(grpc_address)),
       interval_seconds_(std::max(1, ttl_seconds / 3)) {
   Beat();
   thread_ = std::thread([this] { Run(); });
@@ -37,11 +38,13 @@ void Heartbeat::Beat() {
     if (!lease.ok()) return;
     pqxx::work tx(**lease);
     tx.exec(absl::StrCat(
-        "INSERT INTO core_appstatus (pulp_id, app_type, name, versions) VALUES (",
+        "INSERT INTO core_appstatus (pulp_id, app_type, name, versions, grpc_address) VALUES (",
         tx.quote(NewUuid()), ", ", tx.quote(app_type_), ", ", tx.quote(name_), ", ",
-        tx.quote(DumpJson(versions_)),
-        "::jsonb) ON CONFLICT (app_type, name) DO UPDATE SET last_heartbeat = clock_timestamp(),"
-        " pulp_last_updated = clock_timestamp(), versions = EXCLUDED.versions"));
+        tx.quote(DumpJson(versions_)), "::jsonb, ",
+        grpc_address_.empty() ? "NULL" : tx.quote(grpc_address_),
+        ") ON CONFLICT (app_type, name) DO UPDATE SET last_heartbeat = clock_timestamp(),"
+        " pulp_last_updated = clock_timestamp(), versions = EXCLUDED.versions,"
+        " grpc_address = EXCLUDED.grpc_address"));
     tx.commit();
   } catch (const std::exception& e) {
     std::cerr << "heartbeat: " << e.what() << std::endl;

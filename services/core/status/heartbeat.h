@@ -16,7 +16,9 @@ namespace pulp::core::status {
 // is removed on a clean stop. Postgres being away only delays the next beat.
 class Heartbeat {
  public:
-  Heartbeat(db::Pool& pool, std::string app_type, std::string name, Json versions, int ttl_seconds);
+  // `grpc_address` ("host:port", or empty) is how other processes reach this one.
+  Heartbeat(db::Pool& pool, std::string app_type, std::string name, Json versions, int ttl_seconds,
+            std::string grpc_address = "");
   ~Heartbeat();
   void Stop();
 
@@ -28,6 +30,7 @@ class Heartbeat {
   const std::string app_type_;
   const std::string name_;
   const Json versions_;
+  const std::string grpc_address_;
   const int interval_seconds_;
   absl::Notification stop_;
   std::thread thread_;

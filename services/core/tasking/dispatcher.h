@@ -30,6 +30,11 @@ class TaskContext {
   const std::vector<std::string>& created_hrefs() const { return created_hrefs_; }
   const std::vector<std::string>& created_prns() const { return created_prns_; }
 
+  // The task changed what a distribution serves; the content apps are told once it succeeded
+  // (creating a publication counts without this).
+  void MarkServedContentChanged() { served_content_changed_ = true; }
+  bool served_content_changed() const { return served_content_changed_; }
+
   // Upstream's progress reports (task.progress_reports): a task opens one per stage and counts
   // what it did. They are written to the task row as they change (at most every 0.3 s, and at
   // once when a report starts or ends), so a client polling the task sees them move.
@@ -50,6 +55,7 @@ class TaskContext {
   std::chrono::steady_clock::time_point last_progress_write_{};
   std::vector<std::string> created_hrefs_;
   std::vector<std::string> created_prns_;
+  bool served_content_changed_ = false;
 };
 
 // A task body: returns the task's `result` (null for none); throws to fail the task with the

@@ -54,6 +54,11 @@ TaskOutcome ExecuteTask(AppContext& app, const ClaimedTask& task) {
     out = TaskOutcome::Failure(e.what());
   }
   if (!out.ok) ctx.EndRunningProgress("failed");
+  bool published = false;
+  for (const auto& prn : ctx.created_prns()) {
+    published = published || prn.find("publication:") != std::string::npos;
+  }
+  if (out.ok && (published || ctx.served_content_changed())) app.ServedContentChanged(task.name);
   out.created_hrefs = ctx.created_hrefs();
   out.created_prns = ctx.created_prns();
   return out;

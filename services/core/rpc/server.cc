@@ -1,0 +1,84 @@
+#include "services/core/rpc/server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <unistd.h>
+
+#include "absl/strings/str_cat.h"
+#include "pulp/v1/content.grpc.pb.h"
+
+namespace pulp::core::rpc {
+namespace {
+
+class ContentCacheService final : public pulp::v1::ContentCache::Service {
+ public:
+  explicit ContentCacheService(decltype(Services::invalidate_content) fn) : fn_(std::move(fn)) {}
+  grpc::Status Invalidate(grpc::ServerContext*, const pulp::v1::InvalidateRequest* req,
+                          pulp::v1::InvalidateResponse* res) override {
+    std::vector<std::string> paths(req->base_paths().begin(), req->base_paths().end());
+    res->set_dropped(fn_(paths, req->reason()));
+    return grpc::Status::OK;
+  }
+
+ private:
+  decltype(Services::invalidate_content) fn_;
+};
+
+class GrpcServer : public Server {
+ public:
+  const std::string& address() const override { return address_; }
+  void SetServing(bool serving) override {
+    if (auto* health = server_->GetHealthCheckService()) health->SetServingStatus(serving);
+  }
+  void Stop() override {
+    if (stopped_) return;
+    stopped_ = true;
+    SetServing(false);
+    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  }
+  ~GrpcServer() override { Stop(); }
+
+  std::unique_ptr<ContentCacheService> content_;
+  std::unique_ptr<grpc::Server> server_;
+  std::string address_;
+  bool stopped_ = false;
+};
+
+std::string HostOf(const std::string& bind) {
+  const size_t colon = bind.rfind(':');
+  return colon == std::string::npos ? bind : bind.substr(0, colon);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options,
+                                                      Services services) {
+  grpc::EnableDefaultHealthCheckService(true);
+  // Reflection lets grpcurl and friends list what a process serves; it is also the one
+  // synchronous service every process has, which gRPC 1.51 needs beside the health service.
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  auto out = std::make_unique<GrpcServer>();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(options.bind, grpc::InsecureServerCredentials(), &port);
+  if (services.invalidate_content) {
+    out->content_ = std::make_unique<ContentCacheService>(std::move(services.invalidate_content));
+    builder.RegisterService(out->content_.get());
+  }
+  out->server_ = builder.BuildAndStart();
+  if (!out->server_ || port == 0) {
+    return absl::UnavailableError("cannot serve gRPC on " + options.bind);
+  }
+  std::string host = options.advertise_host.empty() ? HostOf(options.bind) : options.advertise_host;
+  if (host.empty() || host == "0.0.0.0" || host == "[::]" || host == "::") {
+    char name[256] = {};
+    gethostname(name, sizeof name - 1);
+    host = name;
+  }
+  out->address_ = absl::StrCat(host, ":", port);
+  out->SetServing(true);
+  return std::unique_ptr<Server>(std::move(out));
+}
+
+}  // namespace pulp::core::rpc

@@ -1,0 +1,43 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace pulp::core::rpc {
+
+// What a process answers over gRPC; each unset handler leaves its service out. The standard
+// grpc.health.v1 service is always there.
+struct Services {
+  // pulp.v1.ContentCache/Invalidate: drops cached resolutions; returns how many.
+  std::function<uint64_t(const std::vector<std::string>& base_paths, const std::string& reason)>
+      invalidate_content;
+};
+
+struct ServerOptions {
+  std::string bind = "127.0.0.1:0";  // port 0: any free port
+  // Host others reach this process by (recorded in its heartbeat row); empty: the bind host,
+  // or this machine's hostname when bound to every interface.
+  std::string advertise_host;
+};
+
+// A process's gRPC server (health plus `Services`), on threads of its own. Headers of gRPC stay
+// out of this interface so most of the code base compiles without them.
+class Server {
+ public:
+  virtual ~Server() = default;
+  // "host:port" others can dial.
+  virtual const std::string& address() const = 0;
+  // grpc.health.v1 status of the whole process ("" service): SERVING or NOT_SERVING.
+  virtual void SetServing(bool serving) = 0;
+  virtual void Stop() = 0;
+
+  static absl::StatusOr<std::unique_ptr<Server>> Start(const ServerOptions& options,
+                                                       Services services);
+};
+
+}  // namespace pulp::core::rpc
