@@ -111,10 +111,16 @@ def multipart(fields=None, files=None):
     return b"".join(out), f"multipart/form-data; boundary={boundary}"
 
 
+# PULP_E2E_TASKING=classic runs every suite in classic tasking: two resource managers (one
+# active, one standing by) route the tasks. ctest runs the tasking and file suites both ways.
+CLASSIC = os.environ.get("PULP_E2E_TASKING") == "classic"
+
+
 class PulpSystem:
     """Postgres + migrations + admin user + pulpcore-api on a free loopback port."""
 
-    def __init__(self, extra_env=None, workers=1):
+    def __init__(self, extra_env=None, workers=1, classic=None):
+        self.classic = CLASSIC if classic is None else classic
         self.default_workers = workers
         self.pg = Postgres()
         self.tmp = tempfile.mkdtemp(prefix="pulp-e2e-")
@@ -139,12 +145,14 @@ class PulpSystem:
             "PULP_SECRET_KEY": "e2e",
             "PULP_TASK_TEST_ENDPOINTS": "true",
         })
+        if self.classic:
+            env["PULP_USE_NEW_WORKER_STYLE"] = "false"
         env.update(self.extra_env)
         return env
 
     def binary(self, name):
         sub = {"pulpcore-api": "api", "pulpcore-manager": "manager", "pulp-content": "content",
-               "pulpcore-worker": "worker"}[name]
+               "pulpcore-worker": "worker", "pulp-resource-manager": "resource_manager"}[name]
         return os.path.join(build_dir(), "services", sub, name)
 
     def manager(self, *args, check=True):
@@ -157,6 +165,9 @@ class PulpSystem:
         self.manager("reset-admin-password", "--password", ADMIN_PASSWORD)
         self.manager("collectstatic", check=False)
         self.start_api()
+        if self.classic:
+            self.start_resource_manager()
+            self.start_resource_manager(ready_marker="standing by")
         for _ in range(self.default_workers if workers is None else workers):
             self.start_worker()
         return self
@@ -197,6 +208,14 @@ class PulpSystem:
     def start_worker(self):
         proc, _ = self._spawn("pulpcore-worker", [], ": started")
         return proc
+
+    def start_resource_manager(self, *args, ready_marker="active (term"):
+        proc, _ = self._spawn("pulp-resource-manager", list(args), ready_marker)
+        return proc
+
+    def resource_managers(self):
+        return [p for p in self.procs
+                if p.args[0].endswith("pulp-resource-manager") and p.poll() is None]
 
     def workers(self):
         return [p for p in self.procs if p.args[0].endswith("pulpcore-worker") and p.poll() is None]
@@ -256,6 +275,12 @@ class PulpSystem:
             return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
         finally:
             conn.close()
+
+    def dispatch_test_task(self, **body):
+        """POST tasks/test/ (a task that sleeps, fails or records its runs); returns its href."""
+        r = self.post(API + "tasks/test/", body)
+        assert r.status == 202, r
+        return r.json["task"]
 
     def wait_task(self, href, timeout=60):
         deadline = time.time() + timeout

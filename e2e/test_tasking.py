@@ -27,9 +27,7 @@ def tearDownModule():
 
 
 def dispatch(**body):
-    r = system.post(API + "tasks/test/", body)
-    assert r.status == 202, r
-    return r.json["task"]
+    return system.dispatch_test_task(**body)
 
 
 def parse_ts(s):
@@ -145,10 +143,12 @@ class FailureTest(unittest.TestCase):
         href = dispatch(seconds=30, exclusive_resources=["pdrn:test:kill-child"])
         wait_for(lambda: system.get(href).json["state"] == "running", 10, "task to run")
         killed = False
+        # worker → its task launcher → the task process.
         for w in system.workers():
-            for child in children_of(w.pid):
-                os.kill(child, signal.SIGKILL)
-                killed = True
+            for launcher in children_of(w.pid):
+                for task_process in children_of(launcher):
+                    os.kill(task_process, signal.SIGKILL)
+                    killed = True
         self.assertTrue(killed)
         task = system.wait_task(href, timeout=10)
         self.assertEqual(task["state"], "failed")

@@ -84,6 +84,15 @@ struct AppContext {
   void ServedContentChanged(const std::string& reason) {
     if (served_content_changed) served_content_changed(reason);
   }
+
+  // Classic tasking: tells the active resource manager the queue changed (a task recorded or
+  // canceled, an immediate task done). Unset in distributed mode, where workers claim.
+  std::function<void(const std::string& task_id)> task_queue_changed;
+  void TaskQueueChanged(const std::string& task_id) {
+    if (task_queue_changed) task_queue_changed(task_id);
+  }
+  // Delivers a cancel to the worker running a task (its gRPC address); true when it killed it.
+  std::function<bool(const std::string& address, const std::string& task_id)> cancel_on_worker;
 };
 
 }  // namespace pulp::core

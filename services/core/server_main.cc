@@ -17,7 +17,9 @@
 #include "services/core/http/server.h"
 #include "services/core/openapi/generator.h"
 #include "services/core/rpc/content_notifier.h"
+#include "services/core/rpc/resource_manager.h"
 #include "services/core/rpc/server.h"
+#include "services/core/rpc/task_links.h"
 #include "services/core/status/heartbeat.h"
 #include "services/core/tasking/worker.h"
 #include "services/core/util/uuid.h"
@@ -66,6 +68,18 @@ int Fail(const std::string& message, int code = 1) {
   return code;
 }
 
+// --metrics-bind HOST:PORT into `host` and `port`; the error for a bad value.
+std::optional<std::string> ReadMetricsBind(const std::vector<std::string>& args, std::string* host,
+                                           int* port) {
+  auto bind = Flag(args, "--metrics-bind");
+  if (!bind) return std::nullopt;
+  auto addr = http::ParseBindAddress(*bind);
+  if (!addr.ok()) return std::string(addr.status().message());
+  *host = addr->first;
+  *port = addr->second;
+  return std::nullopt;
+}
+
 // The process's gRPC server, bound per --grpc-bind (default: loopback, any free port) and
 // advertised per --grpc-advertise-host (the pod IP under Kubernetes).
 absl::StatusOr<std::unique_ptr<rpc::Server>> StartRpc(const std::vector<std::string>& args,
@@ -76,11 +90,21 @@ absl::StatusOr<std::unique_ptr<rpc::Server>> StartRpc(const std::vector<std::str
   return rpc::Server::Start(options, std::move(services));
 }
 
-// Changes to what is served reach the content apps over gRPC.
-void AnnounceContentChanges(AppContext& app) {
+// Signals between tiers go over gRPC: changes to what is served reach the content apps;
+// cancels reach the worker running the task; in classic mode, new tasks reach the active
+// resource manager.
+void WireTierSignals(AppContext& app) {
   app.served_content_changed = [&app](const std::string& reason) {
     rpc::InvalidateContentCaches(app, reason);
   };
+  app.cancel_on_worker = [](const std::string& address, const std::string& task_id) {
+    return rpc::CancelOnWorker(address, task_id);
+  };
+  if (!app.settings.use_new_worker_style) {
+    app.task_queue_changed = [&app](const std::string& task_id) {
+      rpc::NotifyResourceManager(app, task_id);
+    };
+  }
 }
 
 int ServeApi(AppContext& app, const std::string& bind, int threads,
@@ -105,7 +129,7 @@ int ServeApi(AppContext& app, const std::string& bind, int threads,
   if (!server.ok()) return Fail(std::string(server.status().message()));
   auto rpc_server = StartRpc(args, {});
   if (!rpc_server.ok()) return Fail(std::string(rpc_server.status().message()));
-  AnnounceContentChanges(app);
+  WireTierSignals(app);
   status::Heartbeat heartbeat(*app.pool, "api", status::ProcessName(), app.AppVersions(),
                               app.settings.api_app_ttl, (*rpc_server)->address());
   std::cout << "pulpcore-api listening on http://" << addr->first << ":" << (*server)->port()
@@ -306,6 +330,31 @@ int RunContentApp(const std::vector<std::string>& args, PluginList plugins) {
   return 0;
 }
 
+int RunResourceManagerProcess(const std::vector<std::string>& args, PluginList plugins) {
+  auto app = LoadApp(std::move(plugins), 4);
+  if (!app.ok()) return Fail(std::string(app.status().message()), 2);
+  if ((*app)->settings.use_new_worker_style) {
+    std::cerr << "pulp-resource-manager: USE_NEW_WORKER_STYLE is true (distributed tasking):"
+                 " workers claim tasks themselves and no resource manager is needed. Set"
+                 " PULP_USE_NEW_WORKER_STYLE=false for classic tasking."
+              << std::endl;
+    return 2;
+  }
+  auto pending = db::PendingMigrations(*(*app)->pool, (*app)->AllMigrations());
+  if (!pending.ok()) return Fail(std::string(pending.status().message()));
+  if (!pending->empty()) {
+    return Fail("The database schema is behind this build: run `pulpcore-manager migrate` first.");
+  }
+  rpc::ResourceManagerOptions options;
+  options.grpc_bind = Flag(args, "--grpc-bind").value_or("127.0.0.1:0");
+  options.advertise_host = Flag(args, "--grpc-advertise-host").value_or("");
+  options.exit_if_passive = HasFlag(args, "--exit-if-passive");
+  if (auto bad = ReadMetricsBind(args, &options.metrics_host, &options.metrics_port)) {
+    return Fail(*bad, 2);
+  }
+  return rpc::RunResourceManager(**app, options);
+}
+
 int RunWorkerProcess(const std::vector<std::string>& args, PluginList plugins) {
   auto app = LoadApp(std::move(plugins), 2);
   if (!app.ok()) return Fail(std::string(app.status().message()), 2);
@@ -313,15 +362,32 @@ int RunWorkerProcess(const std::vector<std::string>& args, PluginList plugins) {
   if (pending.ok() && !pending->empty()) {
     return Fail("The database schema is behind this build: run `pulpcore-manager migrate` first.");
   }
-  // Task children announce content changes; gRPC starts in those children only, never in the
-  // worker that forks them.
-  AnnounceContentChanges(**app);
+  // Task processes announce content changes (gRPC starts in them, after their fork).
+  WireTierSignals(**app);
   tasking::WorkerOptions options;
-  if (auto bind = Flag(args, "--metrics-bind")) {
-    auto addr = http::ParseBindAddress(*bind);
-    if (!addr.ok()) return Fail(std::string(addr.status().message()), 2);
-    options.metrics_host = addr->first;
-    options.metrics_port = addr->second;
+  // Started by the worker after it forked its task launcher, so gRPC threads never get forked.
+  options.start_rpc = [args](tasking::WorkerControl& control) {
+    rpc::Services services;
+    services.cancel_task = [&control](const std::string& task_id) {
+      return control.Cancel(task_id);
+    };
+    auto server = StartRpc(args, std::move(services));
+    if (!server.ok()) {
+      std::cerr << server.status().message() << std::endl;
+      return tasking::WorkerOptions::Rpc{};
+    }
+    std::shared_ptr<rpc::Server> keep(std::move(*server));
+    return tasking::WorkerOptions::Rpc{keep->address(), keep};
+  };
+  if (!(*app)->settings.use_new_worker_style) {
+    options.connect_manager = [conn = (*app)->settings.database.ConnectionString()](
+                                  const std::string& id, const std::string& name,
+                                  std::function<void()> wake) {
+      return rpc::ConnectToResourceManager(conn, id, name, std::move(wake));
+    };
+  }
+  if (auto bad = ReadMetricsBind(args, &options.metrics_host, &options.metrics_port)) {
+    return Fail(*bad, 2);
   }
   return tasking::RunWorker(**app, options);
 }

@@ -20,7 +20,11 @@ int RunManager(const std::vector<std::string>& args, PluginList plugins);
 // pulp-content: serves distributed content (default bind 0.0.0.0:24816).
 int RunContentApp(const std::vector<std::string>& args, PluginList plugins);
 
-// pulpcore-worker: claims and runs tasks until SIGTERM/SIGINT.
+// pulpcore-worker: claims (or, in classic mode, is assigned) and runs tasks until SIGTERM/SIGINT.
 int RunWorkerProcess(const std::vector<std::string>& args, PluginList plugins);
+
+// pulp-resource-manager (classic tasking): one active, others standing by (or exiting with
+// --exit-if-passive).
+int RunResourceManagerProcess(const std::vector<std::string>& args, PluginList plugins);
 
 }  // namespace pulp::core

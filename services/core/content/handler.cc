@@ -158,6 +158,12 @@ class ContentHandler {
       if (!is_file) return DirectoryListing(tx, req.path, pub, file_rel);
       if (auto file = StoredFile(tx, publication, file_rel)) return ServeFile(req, *file, file_rel);
       remote = FindRemoteSources(tx, publication, file_rel);
+      // An on_demand download may have saved the file between the two queries.
+      if (remote.empty()) {
+        if (auto file = StoredFile(tx, publication, file_rel)) {
+          return ServeFile(req, *file, file_rel);
+        }
+      }
       // A directory asked for without its slash.
       if (remote.empty() && !Entries(tx, pub, file_rel + "/").empty()) {
         return Redirect(req.path + "/");

@@ -91,8 +91,9 @@ http::Response Cancel(AppContext& app, http::Request& req, const http::ListSpec&
   if (!lease.ok()) throw http::FromStatus(lease.status());
   pqxx::work tx(**lease);
   pqxx::result r = tx.exec(
-      absl::StrCat("SELECT state, worker_id::text FROM core_task WHERE pulp_id = ", tx.quote(pk),
-                   "::uuid FOR UPDATE"));
+      absl::StrCat("SELECT t.state, t.worker_id::text, w.grpc_address FROM core_task t LEFT JOIN"
+                   " core_appstatus w ON w.pulp_id = t.worker_id WHERE t.pulp_id = ",
+                   tx.quote(pk), "::uuid FOR UPDATE OF t"));
   if (r.empty()) throw http::NotFoundError("Task");
   const std::string state = r[0][0].as<std::string>();
   if (state == "completed" || state == "failed" || state == "skipped") {
@@ -118,6 +119,11 @@ http::Response Cancel(AppContext& app, http::Request& req, const http::ListSpec&
   }
   Json obj = *http::FetchOne(spec, tx, pk);
   tx.commit();
+  if (state == "waiting") app.TaskQueueChanged(pk);
+  // The worker kills the task process now; the NOTIFY above is the fallback.
+  if (state == "running" && !r[0][2].is_null() && app.cancel_on_worker) {
+    app.cancel_on_worker(r[0][2].as<std::string>(), pk);
+  }
   return http::Response::Json(200, obj);
 }
 

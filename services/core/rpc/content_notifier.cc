@@ -4,7 +4,6 @@
 
 #include <condition_variable>
 #include <iostream>
-#include <map>
 #include <mutex>
 #include <pqxx/pqxx>
 
@@ -12,21 +11,9 @@
 #include "pulp/v1/content.grpc.pb.h"
 #include "services/core/app_context.h"
 #include "services/core/db/pool.h"
+#include "services/core/rpc/server_internal.h"
 
 namespace pulp::core::rpc {
-namespace {
-
-// Channels are reused across calls: each one holds a connection.
-std::shared_ptr<grpc::Channel> ChannelTo(const std::string& address) {
-  static std::mutex mu;
-  static std::map<std::string, std::shared_ptr<grpc::Channel>> channels;
-  std::lock_guard lock(mu);
-  auto& ch = channels[address];
-  if (!ch) ch = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
-  return ch;
-}
-
-}  // namespace
 
 void InvalidateContentCaches(AppContext& app, const std::string& reason) {
   std::vector<std::string> addresses;

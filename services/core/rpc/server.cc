@@ -5,8 +5,13 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <unistd.h>
 
+#include <map>
+#include <mutex>
+
 #include "absl/strings/str_cat.h"
 #include "pulp/v1/content.grpc.pb.h"
+#include "pulp/v1/tasking.grpc.pb.h"
+#include "services/core/rpc/server_internal.h"
 
 namespace pulp::core::rpc {
 namespace {
@@ -25,11 +30,32 @@ class ContentCacheService final : public pulp::v1::ContentCache::Service {
   decltype(Services::invalidate_content) fn_;
 };
 
+class TaskControlService final : public pulp::v1::TaskControl::Service {
+ public:
+  explicit TaskControlService(decltype(Services::cancel_task) fn) : fn_(std::move(fn)) {}
+  grpc::Status CancelTask(grpc::ServerContext*, const pulp::v1::CancelTaskRequest* req,
+                          pulp::v1::CancelTaskResponse* res) override {
+    if (req->task_id().empty()) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "task_id is required");
+    }
+    res->set_signalled(fn_(req->task_id()));
+    return grpc::Status::OK;
+  }
+
+ private:
+  decltype(Services::cancel_task) fn_;
+};
+
 class GrpcServer : public Server {
  public:
   const std::string& address() const override { return address_; }
   void SetServing(bool serving) override {
     if (auto* health = server_->GetHealthCheckService()) health->SetServingStatus(serving);
+  }
+  void SetServing(const std::string& service, bool serving) override {
+    if (auto* health = server_->GetHealthCheckService()) {
+      health->SetServingStatus(service, serving);
+    }
   }
   void Stop() override {
     if (stopped_) return;
@@ -40,6 +66,7 @@ class GrpcServer : public Server {
   ~GrpcServer() override { Stop(); }
 
   std::unique_ptr<ContentCacheService> content_;
+  std::unique_ptr<TaskControlService> tasks_;
   std::unique_ptr<grpc::Server> server_;
   std::string address_;
   bool stopped_ = false;
@@ -54,6 +81,11 @@ std::string HostOf(const std::string& bind) {
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options,
                                                       Services services) {
+  return StartWith(options, std::move(services), {});
+}
+
+absl::StatusOr<std::unique_ptr<Server>> StartWith(const ServerOptions& options, Services services,
+                                                  const std::vector<grpc::Service*>& extra) {
   grpc::EnableDefaultHealthCheckService(true);
   // Reflection lets grpcurl and friends list what a process serves; it is also the one
   // synchronous service every process has, which gRPC 1.51 needs beside the health service.
@@ -66,6 +98,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
     out->content_ = std::make_unique<ContentCacheService>(std::move(services.invalidate_content));
     builder.RegisterService(out->content_.get());
   }
+  if (services.cancel_task) {
+    out->tasks_ = std::make_unique<TaskControlService>(std::move(services.cancel_task));
+    builder.RegisterService(out->tasks_.get());
+  }
+  for (grpc::Service* service : extra) builder.RegisterService(service);
   out->server_ = builder.BuildAndStart();
   if (!out->server_ || port == 0) {
     return absl::UnavailableError("cannot serve gRPC on " + options.bind);
@@ -79,6 +116,16 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   out->address_ = absl::StrCat(host, ":", port);
   out->SetServing(true);
   return std::unique_ptr<Server>(std::move(out));
+}
+
+std::shared_ptr<grpc::Channel> ChannelTo(const std::string& address) {
+  // Channels are reused: each holds a connection.
+  static std::mutex mu;
+  static std::map<std::string, std::shared_ptr<grpc::Channel>> channels;
+  std::lock_guard lock(mu);
+  auto& ch = channels[address];
+  if (!ch) ch = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  return ch;
 }
 
 }  // namespace pulp::core::rpc

@@ -16,6 +16,8 @@ struct Services {
   // pulp.v1.ContentCache/Invalidate: drops cached resolutions; returns how many.
   std::function<uint64_t(const std::vector<std::string>& base_paths, const std::string& reason)>
       invalidate_content;
+  // pulp.v1.TaskControl/CancelTask: true when this process ran the task and killed it.
+  std::function<bool(const std::string& task_id)> cancel_task;
 };
 
 struct ServerOptions {
@@ -34,6 +36,8 @@ class Server {
   virtual const std::string& address() const = 0;
   // grpc.health.v1 status of the whole process ("" service): SERVING or NOT_SERVING.
   virtual void SetServing(bool serving) = 0;
+  // Status of one named service ("pulp.v1.ResourceManager": SERVING only while active).
+  virtual void SetServing(const std::string& service, bool serving) = 0;
   virtual void Stop() = 0;
 
   static absl::StatusOr<std::unique_ptr<Server>> Start(const ServerOptions& options,

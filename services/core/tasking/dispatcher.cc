@@ -63,7 +63,10 @@ std::string Dispatcher::Dispatch(const DispatchRequest& request) {
     if (!request.immediate) WakeOneIdleWorker(tx, app_.settings.worker_ttl);
     tx.commit();
   }
-  if (!request.immediate) return pk;
+  if (!request.immediate) {
+    app_.TaskQueueChanged(pk);
+    return pk;
+  }
 
   auto claimed = ClaimTask(**lease, "", pk, app_.settings.worker_ttl);
   if (!claimed) {
@@ -71,6 +74,7 @@ std::string Dispatcher::Dispatch(const DispatchRequest& request) {
     pqxx::work tx(**lease);
     WakeOneIdleWorker(tx, app_.settings.worker_ttl);
     tx.commit();
+    app_.TaskQueueChanged(pk);
     return pk;
   }
   TaskOutcome outcome = ExecuteTask(app_, *claimed);
@@ -78,6 +82,7 @@ std::string Dispatcher::Dispatch(const DispatchRequest& request) {
   pqxx::work tx(**lease);
   WakeOneIdleWorker(tx, app_.settings.worker_ttl);  // its resources are free again
   tx.commit();
+  app_.TaskQueueChanged(pk);
   return pk;
 }
 

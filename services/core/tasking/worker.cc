@@ -2,10 +2,8 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <sys/prctl.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -19,11 +17,13 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "services/core/app_context.h"
 #include "services/core/db/pool.h"
 #include "services/core/metrics/scrape_socket.h"
 #include "services/core/status/heartbeat.h"
 #include "services/core/tasking/claim.h"
+#include "services/core/tasking/launcher.h"
 #include "services/core/tasking/runner.h"
 #include "services/core/tasking/worker_metrics.h"
 #include "services/core/util/uuid.h"
@@ -32,8 +32,6 @@ namespace pulp::core::tasking {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-int PidfdOpen(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
 
 void Log(const std::string& name, const std::string& msg) {
   std::cout << "pulpcore-worker " << name << ": " << msg << std::endl;
@@ -47,19 +45,16 @@ class Inbox : public pqxx::notification_receiver {
   std::vector<std::string> payloads;
 };
 
-// A task running in a child process.
+// The task running in a child of the launcher.
 struct Child {
   ClaimedTask task;
-  pid_t pid = -1;
-  int pidfd = -1;
-  int out_fd = -1;  // the child's outcome (JSON), read as it arrives
-  std::string out;
+  uint64_t term = 0;  // classic mode: the assignment's term
   bool cancel_requested = false;
   Clock::time_point started = Clock::now();
   std::string forced_failure;  // set when the worker ends the task itself (shutdown)
 };
 
-class Worker {
+class Worker : public WorkerControl {
  public:
   Worker(AppContext& app, const WorkerOptions& options)
       : app_(app),
@@ -69,12 +64,23 @@ class Worker {
         heartbeat_every_(std::chrono::seconds(std::clamp(app.settings.worker_ttl / 3, 1, 5))) {}
 
   int Run() {
+    // Stop signals are read from a signalfd; blocked before any thread starts, so none of
+    // them (gRPC's) can take a signal meant for this loop.
     sigset_t mask;
     sigemptyset(&mask);
     sigaddset(&mask, SIGTERM);
     sigaddset(&mask, SIGINT);
     sigprocmask(SIG_BLOCK, &mask, nullptr);
     signal_fd_ = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    // Then, while this process has one thread: everything forked later comes from here.
+    auto launcher = TaskLauncher::Start(app_);
+    if (!launcher.ok()) {
+      Log(name_, std::string(launcher.status().message()));
+      return 1;
+    }
+    launcher_ = std::move(*launcher);
+    wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (options_.start_rpc) rpc_ = options_.start_rpc(*this);
     auto scrape = metrics::ScrapeSocket::Listen(options_.metrics_host, options_.metrics_port);
     if (!scrape.ok()) {
       Log(name_, std::string(scrape.status().message()));
@@ -82,8 +88,13 @@ class Worker {
     }
     scrape_ = std::move(*scrape);
     if (!Connect()) return 1;
+    if (options_.connect_manager) {
+      // Classic mode: the resource manager assigns; this worker never claims by itself.
+      manager_ = options_.connect_manager(pk_, name_, [this] { Wake(); });
+    }
     Log(name_, absl::StrCat("metrics on http://", options_.metrics_host, ":", scrape_->port(),
                             "/metrics"));
+    if (!rpc_.address.empty()) Log(name_, "gRPC on " + rpc_.address);
     Log(name_, "started");
     auto next_beat = Clock::now();
     bool try_claim = true;
@@ -94,13 +105,15 @@ class Worker {
         try_claim = true;  // a lost notification only delays work by one beat
       }
       if (!child_ && stopping_) break;
-      if (!child_ && try_claim && !stopping_) {
+      if (manager_) {
+        StartAssigned();
+      } else if (!child_ && try_claim && !stopping_) {
         try_claim = false;
         if (ClaimAndStart()) continue;
       }
       if (child_ && grace_deadline_ && Clock::now() >= *grace_deadline_) {
         child_->forced_failure = "Worker was shut down before the task finished (SIGINT).";
-        kill(child_->pid, SIGKILL);
+        launcher_->Kill(child_->task.pk, SIGKILL);
         grace_deadline_.reset();
       }
       auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_beat - Clock::now());
@@ -111,6 +124,9 @@ class Worker {
       if (WaitForEvents(std::max<long>(0, wait.count()))) try_claim = true;
     }
     Unregister();
+    // Threads that call into this object end before it does.
+    manager_.reset();
+    rpc_.keep.reset();
     Log(name_, "stopped");
     return 0;
   }
@@ -122,11 +138,13 @@ class Worker {
         conn_ = std::make_unique<pqxx::connection>(app_.settings.database.ConnectionString());
         pqxx::work tx(*conn_);
         tx.exec(absl::StrCat(
-            "INSERT INTO core_appstatus (pulp_id, app_type, name, versions, idle) VALUES (",
+            "INSERT INTO core_appstatus (pulp_id, app_type, name, versions, idle, grpc_address)"
+            " VALUES (",
             tx.quote(pk_), ", 'worker', ", tx.quote(name_), ", ",
-            tx.quote(DumpJson(app_.AppVersions())),
-            "::jsonb, FALSE) ON CONFLICT (app_type, name) DO UPDATE SET pulp_id = EXCLUDED.pulp_id,"
-            " last_heartbeat = clock_timestamp()"));
+            tx.quote(DumpJson(app_.AppVersions())), "::jsonb, FALSE, ",
+            rpc_.address.empty() ? "NULL" : tx.quote(rpc_.address),
+            ") ON CONFLICT (app_type, name) DO UPDATE SET pulp_id = EXCLUDED.pulp_id,"
+            " last_heartbeat = clock_timestamp(), grpc_address = EXCLUDED.grpc_address"));
         tx.commit();
         inbox_ = std::make_unique<Inbox>(*conn_, WorkerChannel(pk_));
         return true;
@@ -194,60 +212,106 @@ class Worker {
     return true;
   }
 
-  void Start(const ClaimedTask& task) {
-    int pipefd[2];
-    if (pipe2(pipefd, O_CLOEXEC) != 0) {
+  void Start(const ClaimedTask& task, uint64_t term = 0) {
+    if (!launcher_->Launch(task)) {
       Finish(task.pk, TaskOutcome::Failure("Could not start the task process."), false);
+      if (manager_) manager_->Finished(task.pk, term);
       return;
     }
-    std::cout.flush();
-    const pid_t parent = getpid();
-    const pid_t pid = fork();
-    if (pid == 0) {
-      close(pipefd[0]);
-      RunChild(task, pipefd[1], parent);  // never returns
-    }
-    close(pipefd[1]);
-    if (pid < 0) {
-      close(pipefd[0]);
-      Finish(task.pk, TaskOutcome::Failure("Could not start the task process."), false);
-      return;
-    }
-    fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
     child_.emplace();
     child_->task = task;
-    child_->pid = pid;
-    child_->pidfd = PidfdOpen(pid);
-    child_->out_fd = pipefd[0];
+    child_->term = term;
+    absl::MutexLock lock(&mu_);
+    running_pk_ = task.pk;
   }
 
-  [[noreturn]] void RunChild(const ClaimedTask& task, int out_fd, pid_t parent) {
-    // The task dies with its worker, so a killed worker leaves no orphan touching the data.
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(1);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    signal(SIGTERM, SIG_DFL);
-    signal(SIGINT, SIG_IGN);  // Ctrl-C in a terminal is the worker's to handle
-    // The parent's connections must never be used (or closed) from here: leak them and open
-    // our own lazily, only if the task touches the database.
-    inbox_.release();     // NOLINT: intentionally leaked in the child
-    conn_.release();      // NOLINT: likewise
-    app_.pool.release();  // NOLINT: likewise
-    app_.pool = std::make_unique<db::Pool>(app_.settings.database.ConnectionString(), 2);
-    const TaskOutcome outcome = ExecuteTask(app_, task);
-    const std::string out = DumpJson(outcome.ToJson());
-    size_t off = 0;
-    while (off < out.size()) {
-      ssize_t w = write(out_fd, out.data() + off, out.size() - off);
-      if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) _exit(3);
-      off += static_cast<size_t>(w);
+  // Classic mode: starts what the manager assigned, after checking it against Postgres. What
+  // cannot run here is refused with a log line and a metric, and handed back.
+  void StartAssigned() {
+    for (const Assignment& a : manager_->Take()) {
+      if (a.term < max_term_) {
+        // From a manager that has since been superseded: not ours to act on, nor to answer.
+        Log(name_,
+            absl::StrCat("refused task ", a.task_pk, ": stale term ", a.term, " < ", max_term_));
+        metrics_.AssignmentRefused("stale_term");
+        continue;
+      }
+      max_term_ = a.term;
+      if (child_ || stopping_) {
+        Log(name_, absl::StrCat("refused task ", a.task_pk, ": ",
+                                child_ ? "already running one" : "shutting down"));
+        metrics_.AssignmentRefused(child_ ? "busy" : "stopping");
+        Requeue(a);
+        continue;
+      }
+      std::optional<ClaimedTask> task;
+      WithDb([&](pqxx::connection& c) {
+        pqxx::nontransaction tx(c);
+        pqxx::result r = tx.exec(absl::StrCat(
+            "SELECT pulp_id::text, name, args::text, kwargs::text, logging_cid FROM core_task"
+            " WHERE pulp_id = ",
+            tx.quote(a.task_pk), "::uuid AND worker_id = ", tx.quote(pk_),
+            "::uuid AND assigned_term = ", a.term, " AND state IN ('running', 'canceling')"));
+        if (r.empty()) return;
+        task = ClaimedTask{r[0][0].as<std::string>(), r[0][1].as<std::string>(),
+                           Json::parse(r[0][2].as<std::string>()),
+                           Json::parse(r[0][3].as<std::string>()), r[0][4].as<std::string>()};
+      });
+      if (!task) {
+        Log(name_, "refused task " + a.task_pk + ": not assigned to this worker in Postgres");
+        metrics_.AssignmentRefused("not_assigned");
+        manager_->Finished(a.task_pk, a.term);
+        continue;
+      }
+      Start(*task, a.term);
     }
-    close(out_fd);
-    app_.pool.reset();
-    _exit(0);
+  }
+
+  // Puts a task this worker was given but cannot run back in line, then tells the manager.
+  void Requeue(const Assignment& a) {
+    WithDb([&](pqxx::connection& c) {
+      pqxx::work tx(c);
+      tx.exec(absl::StrCat(
+          "UPDATE core_task SET state = 'waiting', worker_id = NULL, assigned_term = NULL,"
+          " started_at = NULL WHERE pulp_id = ",
+          tx.quote(a.task_pk), "::uuid AND worker_id = ", tx.quote(pk_),
+          "::uuid AND state = 'running' AND assigned_term = ", a.term));
+      tx.commit();
+    });
+    manager_->Finished(a.task_pk, a.term);
+  }
+
+  // WorkerControl, from other threads.
+  bool Cancel(const std::string& task_pk) override {
+    {
+      absl::MutexLock lock(&mu_);
+      if (running_pk_ != task_pk) return false;
+      cancels_.push_back(task_pk);
+    }
+    Wake();
+    return true;
+  }
+
+  void Wake() {
+    const uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = write(wake_fd_, &one, sizeof one);
+  }
+
+  // Cancels asked for over gRPC since the last look.
+  void HandleWake() {
+    uint64_t count;
+    [[maybe_unused]] ssize_t n = read(wake_fd_, &count, sizeof count);
+    std::vector<std::string> cancels;
+    {
+      absl::MutexLock lock(&mu_);
+      cancels.swap(cancels_);
+    }
+    for (const std::string& pk : cancels) {
+      if (child_ && child_->task.pk == pk && !child_->cancel_requested) {
+        child_->cancel_requested = true;
+        launcher_->Kill(pk, SIGKILL);
+      }
+    }
   }
 
   // Waits up to `ms`; returns true when it is worth trying to claim (woken, child ended).
@@ -256,13 +320,10 @@ class Worker {
     int n = 0;
     fds[n++] = {signal_fd_, POLLIN, 0};
     fds[n++] = {scrape_->fd(), POLLIN, 0};
+    fds[n++] = {launcher_->fd(), POLLIN, 0};
+    fds[n++] = {wake_fd_, POLLIN, 0};
     const int db_index = conn_ ? n : -1;
     if (conn_) fds[n++] = {conn_->sock(), POLLIN, 0};
-    const int child_index = child_ ? n : -1;
-    if (child_) {
-      fds[n++] = {child_->pidfd, POLLIN, 0};
-      if (child_->out_fd >= 0) fds[n++] = {child_->out_fd, POLLIN, 0};
-    }
     int ready = poll(fds, n, static_cast<int>(std::min<long>(ms, 60'000)));
     if (ready <= 0) return false;
     bool claim = false;
@@ -271,13 +332,8 @@ class Worker {
       scrape_->ServeOne([this] { return metrics_.Render(conn_.get()); });
     }
     if (db_index >= 0 && fds[db_index].revents) claim = HandleNotifications() || claim;
-    if (child_index >= 0) {
-      if (child_->out_fd >= 0 && fds[child_index + 1].revents) ReadChildOutput();
-      if (fds[child_index].revents & POLLIN) {
-        ReapChild();
-        claim = true;
-      }
-    }
+    if (fds[2].revents) claim = CollectEnded() || claim;
+    if (fds[3].revents) HandleWake();
     return claim;
   }
 
@@ -311,7 +367,7 @@ class Worker {
         const std::string pk = payload.substr(7);
         if (child_ && child_->task.pk == pk && !child_->cancel_requested) {
           child_->cancel_requested = true;
-          kill(child_->pid, SIGKILL);
+          launcher_->Kill(pk, SIGKILL);
         }
       } else {
         wake = true;
@@ -321,50 +377,39 @@ class Worker {
     return wake;
   }
 
-  void ReadChildOutput() {
-    char buf[65536];
-    while (true) {
-      ssize_t r = read(child_->out_fd, buf, sizeof buf);
-      if (r > 0) {
-        child_->out.append(buf, static_cast<size_t>(r));
-        continue;
+  // Records tasks the launcher reports ended; true when one did (the worker is free again).
+  bool CollectEnded() {
+    bool gone = false;
+    bool ended = false;
+    for (auto& [pk, reported] : launcher_->Collect(&gone)) {
+      if (!child_ || child_->task.pk != pk) continue;
+      TaskOutcome outcome = child_->forced_failure.empty()
+                                ? std::move(reported)
+                                : TaskOutcome::Failure(child_->forced_failure);
+      const ClaimedTask task = child_->task;
+      const uint64_t term = child_->term;
+      const bool canceled = child_->cancel_requested;
+      metrics_.TaskFinished(task.name,
+                            canceled     ? "canceled"
+                            : outcome.ok ? "completed"
+                                         : "failed",
+                            std::chrono::duration<double>(Clock::now() - child_->started).count());
+      child_.reset();
+      {
+        absl::MutexLock lock(&mu_);
+        running_pk_.clear();
       }
-      if (r == 0) {
-        close(child_->out_fd);
-        child_->out_fd = -1;
-      }
-      return;
+      Finish(task.pk, outcome, canceled);
+      if (manager_) manager_->Finished(task.pk, term);
+      ended = true;
     }
-  }
-
-  void ReapChild() {
-    if (child_->out_fd >= 0) ReadChildOutput();
-    int status = 0;
-    waitpid(child_->pid, &status, 0);
-    if (child_->out_fd >= 0) close(child_->out_fd);
-    close(child_->pidfd);
-    TaskOutcome outcome;
-    if (!child_->forced_failure.empty()) {
-      outcome = TaskOutcome::Failure(child_->forced_failure);
-    } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-      Json j = Json::parse(child_->out, nullptr, false);
-      outcome = j.is_discarded() ? TaskOutcome::Failure("The task process sent no result.")
-                                 : TaskOutcome::FromJson(j);
-    } else if (WIFSIGNALED(status)) {
-      outcome = TaskOutcome::Failure(absl::StrCat("Killed by signal ", WTERMSIG(status), "."));
-    } else {
-      outcome = TaskOutcome::Failure(
-          absl::StrCat("Task process exited with code ", WEXITSTATUS(status), "."));
+    if (gone) {
+      // Without its launcher the worker cannot run tasks; a supervisor restarts it, and the
+      // task in flight ends as a missing worker's would.
+      Log(name_, "the task launcher died; exiting");
+      std::_Exit(1);
     }
-    const ClaimedTask task = child_->task;
-    const bool canceled = child_->cancel_requested;
-    metrics_.TaskFinished(task.name,
-                          canceled     ? "canceled"
-                          : outcome.ok ? "completed"
-                                       : "failed",
-                          std::chrono::duration<double>(Clock::now() - child_->started).count());
-    child_.reset();
-    Finish(task.pk, outcome, canceled);
+    return ended;
   }
 
   void Finish(const std::string& pk, const TaskOutcome& outcome, bool canceled) {
@@ -404,6 +449,14 @@ class Worker {
   std::unique_ptr<metrics::ScrapeSocket> scrape_;
   WorkerMetrics metrics_;
   int signal_fd_ = -1;
+  std::unique_ptr<TaskLauncher> launcher_;
+  WorkerOptions::Rpc rpc_;
+  std::unique_ptr<AssignmentSource> manager_;  // classic mode
+  uint64_t max_term_ = 0;                      // highest manager term seen
+  int wake_fd_ = -1;                           // written by other threads (gRPC, the link)
+  absl::Mutex mu_;
+  std::string running_pk_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> cancels_ ABSL_GUARDED_BY(mu_);
   std::optional<Child> child_;
   bool stopping_ = false;
   std::optional<Clock::time_point> grace_deadline_;

@@ -24,6 +24,11 @@ struct WorkerMetrics::Impl {
           .Name("task_duration_seconds")
           .Help("Run time of tasks on this worker, by task name")
           .Register(registry);
+  prometheus::Family<prometheus::Counter>& refused =
+      prometheus::BuildCounter()
+          .Name("task_assignments_refused_total")
+          .Help("Classic mode: assignments this worker refused, by reason")
+          .Register(registry);
   prometheus::Gauge& waiting = prometheus::BuildGauge()
                                    .Name("waiting_tasks")
                                    .Help("Tasks waiting to run (whole cluster)")
@@ -56,6 +61,10 @@ void WorkerMetrics::TaskFinished(const std::string& name, const std::string& sta
       .Add({{"name", name}}, prometheus::Histogram::BucketBoundaries{0.01, 0.05, 0.1, 0.5, 1, 5, 10,
                                                                      30, 60, 300, 1800, 3600})
       .Observe(seconds);
+}
+
+void WorkerMetrics::AssignmentRefused(const std::string& reason) {
+  impl_->refused.Add({{"reason", reason}}).Increment();
 }
 
 std::string WorkerMetrics::Render(pqxx::connection* conn) {

@@ -15,6 +15,8 @@ class WorkerMetrics {
   WorkerMetrics();
   ~WorkerMetrics();
   void TaskFinished(const std::string& name, const std::string& state, double seconds);
+  // Classic mode: an assignment refused (stale_term, busy, stopping, not_assigned).
+  void AssignmentRefused(const std::string& reason);
   // Text exposition; `conn` may be null when the database is away (queue metrics omitted).
   std::string Render(pqxx::connection* conn);
 

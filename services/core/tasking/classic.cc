@@ -1,0 +1,150 @@
+#include "services/core/tasking/classic.h"
+
+#include <iostream>
+#include <pqxx/pqxx>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "services/core/tasking/claim.h"
+
+namespace pulp::core::tasking {
+namespace {
+
+// Session lock held by the leading manager ("pulprm").
+constexpr long long kManagerLockKey = 0x70756c70726d;
+
+}  // namespace
+
+std::optional<ManagerLeader> CurrentLeader(pqxx::connection& conn) {
+  pqxx::nontransaction tx(conn);
+  pqxx::result r = tx.exec(
+      "SELECT term, COALESCE(name, ''), COALESCE(grpc_address, ''),"
+      " COALESCE(lease_until > clock_timestamp(), FALSE) FROM core_resourcemanager WHERE id = 1");
+  if (r.empty() || r[0][2].as<std::string>().empty()) return std::nullopt;
+  return ManagerLeader{r[0][0].as<uint64_t>(), r[0][1].as<std::string>(), r[0][2].as<std::string>(),
+                       r[0][3].as<bool>()};
+}
+
+Election::Election(std::string connection_string, std::string name, std::string grpc_address,
+                   int lease_seconds)
+    : connection_string_(std::move(connection_string)),
+      name_(std::move(name)),
+      grpc_address_(std::move(grpc_address)),
+      lease_seconds_(lease_seconds) {}
+
+Election::~Election() = default;
+
+bool Election::Connect() {
+  if (conn_ && conn_->is_open()) return true;
+  try {
+    conn_ = std::make_unique<pqxx::connection>(connection_string_);
+    return true;
+  } catch (const std::exception& e) {
+    conn_.reset();
+    return false;
+  }
+}
+
+std::optional<uint64_t> Election::TryLead() {
+  if (!Connect()) return std::nullopt;
+  try {
+    pqxx::nontransaction tx(*conn_);
+    if (!tx.exec1(absl::StrCat("SELECT pg_try_advisory_lock(", kManagerLockKey, ")"))[0]
+             .as<bool>()) {
+      // Led by someone. A leader that stopped renewing (stalled) is ended: its session goes,
+      // and with it the lock; the next try takes over.
+      pqxx::result stale = tx.exec(
+          "SELECT backend_pid FROM core_resourcemanager WHERE id = 1 AND lease_until <"
+          " clock_timestamp() AND backend_pid IS NOT NULL");
+      if (!stale.empty()) {
+        tx.exec(absl::StrCat("SELECT pg_terminate_backend(", stale[0][0].as<int>(), ")"));
+      }
+      return std::nullopt;
+    }
+    pqxx::result r = tx.exec(
+        absl::StrCat("UPDATE core_resourcemanager SET term = term + 1, name = ", tx.quote(name_),
+                     ", grpc_address = ", tx.quote(grpc_address_),
+                     ", backend_pid = pg_backend_pid(), lease_until = clock_timestamp() + interval "
+                     "'1 second' * ",
+                     lease_seconds_, " WHERE id = 1 RETURNING term"));
+    term_ = r[0][0].as<uint64_t>();
+    return term_;
+  } catch (const std::exception& e) {
+    std::cerr << "pulp-resource-manager: election: " << e.what() << std::endl;
+    conn_.reset();
+    return std::nullopt;
+  }
+}
+
+bool Election::Renew() {
+  if (!conn_ || term_ == 0) return false;
+  try {
+    pqxx::nontransaction tx(*conn_);
+    return !tx.exec(absl::StrCat("UPDATE core_resourcemanager SET lease_until = clock_timestamp()"
+                                 " + interval '1 second' * ",
+                                 lease_seconds_, " WHERE id = 1 AND term = ", term_,
+                                 " AND backend_pid = pg_backend_pid() RETURNING 1"))
+                .empty();
+  } catch (const std::exception&) {
+    conn_.reset();
+    return false;
+  }
+}
+
+std::vector<std::pair<std::string, std::string>> AssignReadyTasks(
+    pqxx::connection& conn, uint64_t term, const std::vector<std::string>& idle_workers) {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (idle_workers.empty()) return out;
+  pqxx::work tx(conn);
+  // The same lock as distributed claims and the API's immediate tasks: one claimer at a time.
+  tx.exec(absl::StrCat("SELECT pg_advisory_xact_lock(", kClaimLockKey, ")"));
+  // Fence: only the current leader assigns. Row lock held to commit, so a takeover (which
+  // bumps the term) waits for this assignment to finish or sees it.
+  if (tx.exec(absl::StrCat("SELECT 1 FROM core_resourcemanager WHERE id = 1 AND term = ", term,
+                           " FOR SHARE"))
+          .empty()) {
+    return out;
+  }
+  // Tasks ready now cannot conflict with each other: of two conflicting waiting tasks the later
+  // is blocked by the earlier (first come, first served).
+  pqxx::result ready =
+      tx.exec(absl::StrCat("SELECT t.pulp_id::text FROM core_task t WHERE ", ReadyCondition(),
+                           " ORDER BY t.pulp_created, t.pulp_id LIMIT ", idle_workers.size()));
+  for (size_t i = 0; i < ready.size(); ++i) {
+    const std::string task = ready[i][0].as<std::string>();
+    tx.exec(absl::StrCat(
+        "UPDATE core_task SET state = 'running', worker_id = ", tx.quote(idle_workers[i]),
+        "::uuid, assigned_term = ", term,
+        ", started_at = clock_timestamp(), unblocked_at = COALESCE(unblocked_at,"
+        " clock_timestamp()), pulp_last_updated = clock_timestamp() WHERE pulp_id = ",
+        tx.quote(task), "::uuid"));
+    tx.exec(absl::StrCat("UPDATE core_appstatus SET current_task_id = ", tx.quote(task),
+                         "::uuid WHERE pulp_id = ", tx.quote(idle_workers[i]), "::uuid"));
+    out.emplace_back(task, idle_workers[i]);
+  }
+  tx.commit();
+  return out;
+}
+
+int RequeueUnstarted(pqxx::connection& conn, const std::string& worker_id,
+                     const std::vector<std::string>& held_tasks) {
+  pqxx::work tx(conn);
+  std::vector<std::string> quoted;
+  for (const auto& t : held_tasks) quoted.push_back(tx.quote(t) + "::uuid");
+  const std::string keep =
+      quoted.empty() ? "" : " AND pulp_id NOT IN (" + absl::StrJoin(quoted, ",") + ")";
+  // A task canceled while it sat assigned but unstarted just ends canceled.
+  tx.exec(absl::StrCat(
+      "UPDATE core_task SET state = 'canceled', finished_at = clock_timestamp(),"
+      " pulp_last_updated = clock_timestamp() WHERE state = 'canceling' AND worker_id = ",
+      tx.quote(worker_id), "::uuid", keep));
+  pqxx::result r = tx.exec(absl::StrCat(
+      "UPDATE core_task SET state = 'waiting', worker_id = NULL, assigned_term = NULL,"
+      " started_at = NULL, pulp_last_updated = clock_timestamp() WHERE state = 'running' AND"
+      " worker_id = ",
+      tx.quote(worker_id), "::uuid", keep, " RETURNING 1"));
+  tx.commit();
+  return static_cast<int>(r.size());
+}
+
+}  // namespace pulp::core::tasking
