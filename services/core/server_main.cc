@@ -44,6 +44,7 @@ sigset_t BlockStopSignals() {
 absl::StatusOr<std::unique_ptr<AppContext>> LoadApp(PluginList plugins, size_t pool_size) {
   auto settings = Settings::LoadFromProcessEnvironment();
   if (!settings.ok()) return settings.status();
+  if (auto st = rpc::ConfigureTls(settings->grpc_tls); !st.ok()) return st;
   return AppContext::Create(*std::move(settings), std::move(plugins), pool_size);
 }
 

@@ -42,6 +42,10 @@ Json Defaults() {
   d["API_THREADS"] = 8;
   d["TASK_TEST_ENDPOINTS"] = false;
   d["SECRET_KEY"] = nullptr;
+  // Ours: TLS for the internal gRPC links (PEM files). Off when unset.
+  d["GRPC_TLS_CERT"] = nullptr;
+  d["GRPC_TLS_KEY"] = nullptr;
+  d["GRPC_TLS_CA"] = nullptr;
   d["DATABASES"]["default"] = {{"ENGINE", "django.db.backends.postgresql"},
                                {"NAME", "pulp"},
                                {"USER", "pulp"},
@@ -224,6 +228,15 @@ absl::StatusOr<Settings> FromJson(Json s) {
   ASSIGN_OR_RETURN_SETTING(domains, GetBool(s, "DOMAIN_ENABLED"));
   if (domains) return Invalid("DOMAIN_ENABLED", "domains are not supported yet; set it to false");
   ASSIGN_OR_RETURN_SETTING(out.secret_key, GetString(s, "SECRET_KEY", true));
+  ASSIGN_OR_RETURN_SETTING(out.grpc_tls.cert_file, GetString(s, "GRPC_TLS_CERT", true));
+  ASSIGN_OR_RETURN_SETTING(out.grpc_tls.key_file, GetString(s, "GRPC_TLS_KEY", true));
+  ASSIGN_OR_RETURN_SETTING(out.grpc_tls.ca_file, GetString(s, "GRPC_TLS_CA", true));
+  if (out.grpc_tls.cert_file.empty() != out.grpc_tls.key_file.empty() ||
+      out.grpc_tls.cert_file.empty() != out.grpc_tls.ca_file.empty()) {
+    return Invalid(
+        "GRPC_TLS_CERT",
+        "GRPC_TLS_CERT, GRPC_TLS_KEY and GRPC_TLS_CA go together: set all three or none");
+  }
 
   const Json& dbs = s["DATABASES"];
   if (!dbs.is_object() || !dbs.contains("default") || !dbs["default"].is_object()) {

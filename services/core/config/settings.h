@@ -43,6 +43,12 @@ struct Settings {
   bool task_test_endpoints = false;  // ours: POST tasks/test/ for tests and benchmarks
   DatabaseSettings database;
   std::string secret_key;
+  // Mutual TLS for the internal gRPC links: every process presents `cert_file`/`key_file` and
+  // trusts peers signed by `ca_file` (PEM paths). All empty: plaintext (loopback default).
+  struct GrpcTls {
+    std::string cert_file, key_file, ca_file;
+    bool enabled() const { return !cert_file.empty(); }
+  } grpc_tls;
 
   // Every setting with its effective value, for `pulpcore-manager check`.
   Json effective;

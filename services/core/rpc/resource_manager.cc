@@ -236,7 +236,7 @@ class Manager final : public pulp::v1::ResourceManager::Service {
         }
       }
       if (idle.empty() || stopping_.HasBeenNotified()) continue;
-      std::vector<std::pair<std::string, std::string>> assigned;
+      std::vector<tasking::Assigned> assigned;
       try {
         if (!conn)
           conn = std::make_unique<pqxx::connection>(app_.settings.database.ConnectionString());
@@ -252,9 +252,14 @@ class Manager final : public pulp::v1::ResourceManager::Service {
         auto it = workers_.find(worker);
         if (it == workers_.end()) continue;  // gone since: requeued when it links again
         pulp::v1::ManagerMessage msg;
-        msg.mutable_assignment()->set_task_id(task);
-        msg.mutable_assignment()->set_term(term);
-        it->second.held.insert(task);
+        auto* a = msg.mutable_assignment();
+        a->set_task_id(task.pk);
+        a->set_term(term);
+        a->set_name(task.name);
+        a->set_args_json(DumpJson(task.args));
+        a->set_kwargs_json(DumpJson(task.kwargs));
+        a->set_logging_cid(task.logging_cid);
+        it->second.held.insert(task.pk);
         it->second.stream->Write(msg);  // if this fails the worker relinks and it is requeued
       }
       if (!assigned.empty()) wake_ = true;  // more may be ready for other idle workers

@@ -5,6 +5,8 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <unistd.h>
 
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <mutex>
 
@@ -72,6 +74,36 @@ class GrpcServer : public Server {
   bool stopped_ = false;
 };
 
+// The process's TLS material (PEM), empty when gRPC runs in plaintext.
+struct TlsMaterial {
+  std::string cert, key, ca;
+};
+TlsMaterial& Tls() {
+  static TlsMaterial tls;
+  return tls;
+}
+
+std::shared_ptr<grpc::ServerCredentials> ServerCredentials() {
+  const TlsMaterial& tls = Tls();
+  if (tls.cert.empty()) return grpc::InsecureServerCredentials();
+  grpc::SslServerCredentialsOptions options(
+      GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  options.pem_root_certs = tls.ca;
+  options.pem_key_cert_pairs.push_back({tls.key, tls.cert});
+  return grpc::SslServerCredentials(options);
+}
+
+absl::StatusOr<std::string> ReadPem(const std::string& path, const char* setting) {
+  std::ifstream in(path, std::ios::binary);
+  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in.good() && !in.eof()) data.clear();
+  if (data.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Invalid setting ", setting, ": cannot read a PEM file at ", path));
+  }
+  return data;
+}
+
 std::string HostOf(const std::string& bind) {
   const size_t colon = bind.rfind(':');
   return colon == std::string::npos ? bind : bind.substr(0, colon);
@@ -93,7 +125,7 @@ absl::StatusOr<std::unique_ptr<Server>> StartWith(const ServerOptions& options, 
   auto out = std::make_unique<GrpcServer>();
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(options.bind, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(options.bind, ServerCredentials(), &port);
   if (services.invalidate_content) {
     out->content_ = std::make_unique<ContentCacheService>(std::move(services.invalidate_content));
     builder.RegisterService(out->content_.get());
@@ -124,8 +156,25 @@ std::shared_ptr<grpc::Channel> ChannelTo(const std::string& address) {
   static std::map<std::string, std::shared_ptr<grpc::Channel>> channels;
   std::lock_guard lock(mu);
   auto& ch = channels[address];
-  if (!ch) ch = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  if (!ch) {
+    const TlsMaterial& tls = Tls();
+    ch = grpc::CreateChannel(address, tls.cert.empty()
+                                          ? grpc::InsecureChannelCredentials()
+                                          : grpc::SslCredentials({tls.ca, tls.key, tls.cert}));
+  }
   return ch;
+}
+
+absl::Status ConfigureTls(const Settings::GrpcTls& settings) {
+  if (!settings.enabled()) return absl::OkStatus();
+  auto cert = ReadPem(settings.cert_file, "GRPC_TLS_CERT");
+  if (!cert.ok()) return cert.status();
+  auto key = ReadPem(settings.key_file, "GRPC_TLS_KEY");
+  if (!key.ok()) return key.status();
+  auto ca = ReadPem(settings.ca_file, "GRPC_TLS_CA");
+  if (!ca.ok()) return ca.status();
+  Tls() = {*cert, *key, *ca};
+  return absl::OkStatus();
 }
 
 }  // namespace pulp::core::rpc

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "services/core/config/settings.h"
 
 namespace pulp::core::rpc {
 
@@ -26,6 +27,10 @@ struct ServerOptions {
   // or this machine's hostname when bound to every interface.
   std::string advertise_host;
 };
+
+// Reads the GRPC_TLS_* files once per process: from then on every server and channel of the
+// process uses mutual TLS. An unreadable file is an error naming its setting.
+absl::Status ConfigureTls(const Settings::GrpcTls& tls);
 
 // A process's gRPC server (health plus `Services`), on threads of its own. Headers of gRPC stay
 // out of this interface so most of the code base compiles without them.

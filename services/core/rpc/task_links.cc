@@ -10,6 +10,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "pulp/v1/tasking.grpc.pb.h"
 #include "services/core/app_context.h"
 #include "services/core/db/pool.h"
@@ -100,7 +101,9 @@ class ManagerLink : public tasking::AssignmentSource {
           {
             absl::MutexLock lock(&mu_);
             held_.insert(msg.assignment().task_id());
-            pending_.push_back({msg.assignment().task_id(), msg.assignment().term()});
+            const auto& a = msg.assignment();
+            pending_.push_back(
+                {a.task_id(), a.term(), a.name(), a.args_json(), a.kwargs_json(), a.logging_cid()});
           }
           wake_();
         }
@@ -155,15 +158,29 @@ std::unique_ptr<tasking::AssignmentSource> ConnectToResourceManager(std::string 
 }
 
 void NotifyResourceManager(AppContext& app, const std::string& task_id) {
+  // The leader's address is remembered for a second (a dispatch burst reads it once) and
+  // forgotten when a call fails.
+  static absl::Mutex mu;
+  static std::string cached ABSL_GUARDED_BY(mu);
+  static absl::Time cached_at ABSL_GUARDED_BY(mu);
   std::string address;
-  try {
-    auto lease = app.pool->Acquire(std::chrono::seconds(1));
-    if (!lease.ok()) return;
-    auto leader = tasking::CurrentLeader(**lease);
-    if (!leader) return;
-    address = leader->grpc_address;
-  } catch (const std::exception&) {
-    return;
+  {
+    absl::MutexLock lock(&mu);
+    if (absl::Now() - cached_at < absl::Seconds(1)) address = cached;
+  }
+  if (address.empty()) {
+    try {
+      auto lease = app.pool->Acquire(std::chrono::seconds(1));
+      if (!lease.ok()) return;
+      auto leader = tasking::CurrentLeader(**lease);
+      if (!leader) return;
+      address = leader->grpc_address;
+    } catch (const std::exception&) {
+      return;
+    }
+    absl::MutexLock lock(&mu);
+    cached = address;
+    cached_at = absl::Now();
   }
   auto stub = pulp::v1::ResourceManager::NewStub(ChannelTo(address));
   grpc::ClientContext ctx;
@@ -171,7 +188,12 @@ void NotifyResourceManager(AppContext& app, const std::string& task_id) {
   pulp::v1::TaskDispatchedRequest req;
   req.set_task_id(task_id);
   pulp::v1::TaskDispatchedResponse res;
-  stub->TaskDispatched(&ctx, req, &res);  // failures: the manager's own scan finds the task
+  if (!stub->TaskDispatched(&ctx, req, &res).ok()) {
+    // Passive or gone: look the leader up again next time. Its own scan finds this task.
+    absl::MutexLock lock(&mu);
+    cached.clear();
+    cached_at = absl::Time();
+  }
 }
 
 bool CancelOnWorker(const std::string& address, const std::string& task_id) {

@@ -91,9 +91,9 @@ bool Election::Renew() {
   }
 }
 
-std::vector<std::pair<std::string, std::string>> AssignReadyTasks(
-    pqxx::connection& conn, uint64_t term, const std::vector<std::string>& idle_workers) {
-  std::vector<std::pair<std::string, std::string>> out;
+std::vector<Assigned> AssignReadyTasks(pqxx::connection& conn, uint64_t term,
+                                       const std::vector<std::string>& idle_workers) {
+  std::vector<Assigned> out;
   if (idle_workers.empty()) return out;
   pqxx::work tx(conn);
   // The same lock as distributed claims and the API's immediate tasks: one claimer at a time.
@@ -107,9 +107,10 @@ std::vector<std::pair<std::string, std::string>> AssignReadyTasks(
   }
   // Tasks ready now cannot conflict with each other: of two conflicting waiting tasks the later
   // is blocked by the earlier (first come, first served).
-  pqxx::result ready =
-      tx.exec(absl::StrCat("SELECT t.pulp_id::text FROM core_task t WHERE ", ReadyCondition(),
-                           " ORDER BY t.pulp_created, t.pulp_id LIMIT ", idle_workers.size()));
+  pqxx::result ready = tx.exec(absl::StrCat(
+      "SELECT t.pulp_id::text, t.name, t.args::text, t.kwargs::text,"
+      " t.logging_cid FROM core_task t WHERE ",
+      ReadyCondition(), " ORDER BY t.pulp_created, t.pulp_id LIMIT ", idle_workers.size()));
   for (size_t i = 0; i < ready.size(); ++i) {
     const std::string task = ready[i][0].as<std::string>();
     tx.exec(absl::StrCat(
@@ -120,7 +121,11 @@ std::vector<std::pair<std::string, std::string>> AssignReadyTasks(
         tx.quote(task), "::uuid"));
     tx.exec(absl::StrCat("UPDATE core_appstatus SET current_task_id = ", tx.quote(task),
                          "::uuid WHERE pulp_id = ", tx.quote(idle_workers[i]), "::uuid"));
-    out.emplace_back(task, idle_workers[i]);
+    out.push_back(
+        {ClaimedTask{task, ready[i][1].as<std::string>(),
+                     Json::parse(ready[i][2].as<std::string>()),
+                     Json::parse(ready[i][3].as<std::string>()), ready[i][4].as<std::string>()},
+         idle_workers[i]});
   }
   tx.commit();
   return out;

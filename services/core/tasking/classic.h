@@ -14,6 +14,8 @@
 
 #include <pqxx/connection>
 
+#include "services/core/tasking/claim.h"
+
 namespace pulp::core::tasking {
 
 // The leader as Postgres records it.
@@ -54,9 +56,13 @@ class Election {
 
 // Marks up to `idle_workers.size()` ready tasks running, one per idle worker, first come first
 // served under the same resource rules as distributed mode, but only while `term` is current
-// (a superseded manager claims nothing). Returns (task, worker) pairs.
-std::vector<std::pair<std::string, std::string>> AssignReadyTasks(
-    pqxx::connection& conn, uint64_t term, const std::vector<std::string>& idle_workers);
+// (a superseded manager claims nothing). Returns each claimed task with its worker.
+struct Assigned {
+  ClaimedTask task;
+  std::string worker;
+};
+std::vector<Assigned> AssignReadyTasks(pqxx::connection& conn, uint64_t term,
+                                       const std::vector<std::string>& idle_workers);
 
 // A worker (re)registered holding `held_tasks` (running, or received and unanswered): every
 // other task a manager marked running for it never reached it and goes back to waiting, in its

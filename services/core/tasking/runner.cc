@@ -65,7 +65,7 @@ TaskOutcome ExecuteTask(AppContext& app, const ClaimedTask& task) {
 }
 
 bool RecordOutcome(pqxx::connection& conn, const std::string& task_pk, const TaskOutcome& outcome,
-                   bool canceled) {
+                   bool canceled, const std::string& worker_pk) {
   pqxx::work tx(conn);
   const std::string state = canceled ? "'canceled'" : outcome.ok ? "'completed'" : "'failed'";
   pqxx::result r = tx.exec(absl::StrCat(
@@ -78,6 +78,10 @@ bool RecordOutcome(pqxx::connection& conn, const std::string& task_pk, const Tas
       ", created_resource_prns = ", db::TextArrayLiteral(tx, outcome.created_prns),
       " WHERE pulp_id = ", tx.quote(task_pk),
       " AND state IN ('running', 'canceling') RETURNING 1"));
+  if (!worker_pk.empty()) {
+    tx.exec("UPDATE core_appstatus SET current_task_id = NULL WHERE pulp_id = " +
+            tx.quote(worker_pk));
+  }
   tx.commit();
   return !r.empty();
 }

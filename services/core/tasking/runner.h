@@ -33,8 +33,9 @@ TaskOutcome ExecuteTask(AppContext& app, const ClaimedTask& task);
 
 // Writes the final state of a running/canceling task. A task that was asked to cancel ends
 // `canceled` even if its body finished. Returns false if the task was no longer running
-// (someone else already ended it).
+// (someone else already ended it). With `worker_pk`, that worker's row stops naming the task,
+// in the same transaction (one commit per task end).
 bool RecordOutcome(pqxx::connection& conn, const std::string& task_pk, const TaskOutcome& outcome,
-                   bool canceled = false);
+                   bool canceled = false, const std::string& worker_pk = "");
 
 }  // namespace pulp::core::tasking

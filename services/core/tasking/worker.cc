@@ -245,18 +245,27 @@ class Worker : public WorkerControl {
         continue;
       }
       std::optional<ClaimedTask> task;
-      WithDb([&](pqxx::connection& c) {
-        pqxx::nontransaction tx(c);
-        pqxx::result r = tx.exec(absl::StrCat(
-            "SELECT pulp_id::text, name, args::text, kwargs::text, logging_cid FROM core_task"
-            " WHERE pulp_id = ",
-            tx.quote(a.task_pk), "::uuid AND worker_id = ", tx.quote(pk_),
-            "::uuid AND assigned_term = ", a.term, " AND state IN ('running', 'canceling')"));
-        if (r.empty()) return;
-        task = ClaimedTask{r[0][0].as<std::string>(), r[0][1].as<std::string>(),
-                           Json::parse(r[0][2].as<std::string>()),
-                           Json::parse(r[0][3].as<std::string>()), r[0][4].as<std::string>()};
-      });
+      if (!a.name.empty()) {
+        // The manager claimed it in Postgres under this term; its body came along.
+        Json args = Json::parse(a.args_json, nullptr, false);
+        Json kwargs = Json::parse(a.kwargs_json, nullptr, false);
+        if (!args.is_discarded() && !kwargs.is_discarded()) {
+          task = ClaimedTask{a.task_pk, a.name, args, kwargs, a.logging_cid};
+        }
+      }
+      if (!task)
+        WithDb([&](pqxx::connection& c) {
+          pqxx::nontransaction tx(c);
+          pqxx::result r = tx.exec(absl::StrCat(
+              "SELECT pulp_id::text, name, args::text, kwargs::text, logging_cid FROM core_task"
+              " WHERE pulp_id = ",
+              tx.quote(a.task_pk), "::uuid AND worker_id = ", tx.quote(pk_),
+              "::uuid AND assigned_term = ", a.term, " AND state IN ('running', 'canceling')"));
+          if (r.empty()) return;
+          task = ClaimedTask{r[0][0].as<std::string>(), r[0][1].as<std::string>(),
+                             Json::parse(r[0][2].as<std::string>()),
+                             Json::parse(r[0][3].as<std::string>()), r[0][4].as<std::string>()};
+        });
       if (!task) {
         Log(name_, "refused task " + a.task_pk + ": not assigned to this worker in Postgres");
         metrics_.AssignmentRefused("not_assigned");
@@ -416,13 +425,7 @@ class Worker : public WorkerControl {
     // Keep trying while Postgres is away: a finished task must not stay `running` forever, and
     // its row is the only record of the outcome.
     for (int attempt = 0; attempt < 600; ++attempt) {
-      if (WithDb([&](pqxx::connection& c) {
-            RecordOutcome(c, pk, outcome, canceled);
-            pqxx::work tx(c);
-            tx.exec("UPDATE core_appstatus SET current_task_id = NULL WHERE pulp_id = " +
-                    tx.quote(pk_));
-            tx.commit();
-          })) {
+      if (WithDb([&](pqxx::connection& c) { RecordOutcome(c, pk, outcome, canceled, pk_); })) {
         return;
       }
       WaitForEvents(500);

@@ -16,6 +16,8 @@ namespace pulp::core::tasking {
 struct Assignment {
   std::string task_pk;
   uint64_t term = 0;
+  std::string name;  // with args, kwargs, logging_cid: the task as the manager claimed it
+  std::string args_json, kwargs_json, logging_cid;
 };
 
 // Classic mode: a worker's link to the active resource manager. Thread-safe. It calls `wake`
