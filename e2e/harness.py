@@ -119,8 +119,9 @@ CLASSIC = os.environ.get("PULP_E2E_TASKING") == "classic"
 class PulpSystem:
     """Postgres + migrations + admin user + pulpcore-api on a free loopback port."""
 
-    def __init__(self, extra_env=None, workers=1, classic=None):
+    def __init__(self, extra_env=None, workers=1, classic=None, resource_managers=2):
         self.classic = CLASSIC if classic is None else classic
+        self.resource_managers_at_start = resource_managers
         self.default_workers = workers
         self.pg = Postgres()
         self.tmp = tempfile.mkdtemp(prefix="pulp-e2e-")
@@ -166,8 +167,8 @@ class PulpSystem:
         self.manager("collectstatic", check=False)
         self.start_api()
         if self.classic:
-            self.start_resource_manager()
-            self.start_resource_manager(ready_marker="standing by")
+            for i in range(self.resource_managers_at_start):
+                self.start_resource_manager(ready_marker="standing by" if i else "active (term")
         for _ in range(self.default_workers if workers is None else workers):
             self.start_worker()
         return self

@@ -3,6 +3,7 @@ Failover under load (kill -9, SIGSTOP/SIGCONT) runs every task exactly once; a p
 asked to exit does so with its documented code; a worker killed while assigned fails only its
 task; bad links and reports are refused."""
 import collections
+import concurrent.futures
 import os
 import re
 import signal
@@ -12,6 +13,7 @@ import threading
 import time
 import unittest
 import urllib.request
+import uuid
 
 import grpc
 
@@ -242,6 +244,54 @@ class BadLinkTest(unittest.TestCase):
             pass  # the deadline ends the stream; what matters is what it changed
         self.assertEqual(system.wait_task(waiting, timeout=30)["state"], "completed")
         self.assertIn('resource_manager_refused_total{reason="not_assigned"}', metrics_of(active))
+
+
+class StaleTermTest(unittest.TestCase):
+    """A worker facing a manager it cannot trust: Postgres names a stand-in manager (this test)
+    that sends an assignment for a task it never claimed, then one from an older term."""
+
+    def test_worker_refuses_unassigned_tasks_and_stale_terms(self):
+        lone = PulpSystem(classic=True, workers=1, resource_managers=0).start()
+        server = grpc.server(concurrent.futures.ThreadPoolExecutor(4))
+        reports = []
+
+        def assignment(task_id, term):
+            body = b"\x0a\x24" + task_id.encode() + b"\x10" + bytes([term])
+            return b"\x0a" + bytes([len(body)]) + body
+
+        def link(requests, context):
+            next(requests)  # the registration
+            yield assignment(str(uuid.uuid4()), 5)  # never claimed in Postgres
+            reports.append(next(requests))           # the worker hands it back
+            yield assignment(str(uuid.uuid4()), 3)  # from an older term
+            time.sleep(2)
+
+        handler = grpc.method_handlers_generic_handler("pulp.v1.ResourceManager", {
+            "WorkerLink": grpc.stream_stream_rpc_method_handler(link)})
+        server.add_generic_rpc_handlers((handler,))
+        port = server.add_insecure_port("127.0.0.1:0")
+        server.start()
+        try:
+            waiting = lone.dispatch_test_task(seconds=0.01)
+            lone.pg.psql("UPDATE core_resourcemanager SET term = 5, name = 'stand-in',"
+                         f" grpc_address = '127.0.0.1:{port}', lease_until = now() + interval"
+                         " '1 hour'", db="pulp")
+            worker = lone.workers()[0]
+            deadline = time.time() + 20
+            text = ""
+            while time.time() < deadline and "stale_term" not in text:
+                time.sleep(0.2)
+                with open(worker.log_path) as f:
+                    port_m = re.search(r"metrics on (http://\S+)", f.read()).group(1)
+                text = urllib.request.urlopen(port_m, timeout=5).read().decode()
+            self.assertIn('task_assignments_refused_total{reason="not_assigned"} 1', text)
+            self.assertIn('task_assignments_refused_total{reason="stale_term"} 1', text)
+            self.assertEqual(len(reports), 1)  # a TaskFinished for the refused task
+            # Nothing it was sent touched the real queue.
+            self.assertEqual(lone.get(waiting).json["state"], "waiting")
+        finally:
+            server.stop(0)
+            lone.stop()
 
 
 if __name__ == "__main__":
