@@ -36,7 +36,16 @@ constexpr char kServiceName[] = "pulp.v1.ResourceManager";
 
 class Manager final : public pulp::v1::ResourceManager::Service {
  public:
-  Manager(AppContext& app, const ResourceManagerOptions& options) : app_(app), options_(options) {}
+  Manager(AppContext& app, const ResourceManagerOptions& options)
+      : app_(app),
+        options_(options),
+        // Every connection of this process is named, so a standby taking over from it when it
+        // stalls can end them all (see Election::TryLead).
+        connection_string_(
+            absl::StrCat(app.settings.database.ConnectionString(), " application_name='",
+                         tasking::ManagerApplicationName(status::ProcessName()), "'")) {
+    app_.pool = std::make_unique<db::Pool>(connection_string_, 4);
+  }
 
   int Run() {
     auto scrape = metrics::ScrapeSocket::Listen(options_.metrics_host, options_.metrics_port);
@@ -60,8 +69,8 @@ class Manager final : public pulp::v1::ResourceManager::Service {
     server_->SetServing(kServiceName, false);
     status::Heartbeat heartbeat(*app_.pool, "resource_manager", status::ProcessName(),
                                 app_.AppVersions(), app_.settings.worker_ttl, server_->address());
-    tasking::Election election(app_.settings.database.ConnectionString(), status::ProcessName(),
-                               server_->address(), options_.lease_seconds);
+    tasking::Election election(connection_string_, status::ProcessName(), server_->address(),
+                               options_.lease_seconds);
     Log("gRPC on " + server_->address());
     Log(absl::StrCat("metrics on http://", options_.metrics_host, ":", (*scrape)->port(),
                      "/metrics"));
@@ -238,8 +247,7 @@ class Manager final : public pulp::v1::ResourceManager::Service {
       if (idle.empty() || stopping_.HasBeenNotified()) continue;
       std::vector<tasking::Assigned> assigned;
       try {
-        if (!conn)
-          conn = std::make_unique<pqxx::connection>(app_.settings.database.ConnectionString());
+        if (!conn) conn = std::make_unique<pqxx::connection>(connection_string_);
         assigned = tasking::AssignReadyTasks(*conn, term, idle);
       } catch (const std::exception& e) {
         Log(std::string("scheduling: ") + e.what());
@@ -268,6 +276,7 @@ class Manager final : public pulp::v1::ResourceManager::Service {
 
   AppContext& app_;
   const ResourceManagerOptions options_;
+  const std::string connection_string_;
   Server* server_ = nullptr;
   absl::Notification stopping_;
   absl::Mutex mu_;

@@ -15,6 +15,10 @@ constexpr long long kManagerLockKey = 0x70756c70726d;
 
 }  // namespace
 
+std::string ManagerApplicationName(const std::string& name) {
+  return "pulp-resource-manager " + name;
+}
+
 std::optional<ManagerLeader> CurrentLeader(pqxx::connection& conn) {
   pqxx::nontransaction tx(conn);
   pqxx::result r = tx.exec(
@@ -51,14 +55,12 @@ std::optional<uint64_t> Election::TryLead() {
     pqxx::nontransaction tx(*conn_);
     if (!tx.exec1(absl::StrCat("SELECT pg_try_advisory_lock(", kManagerLockKey, ")"))[0]
              .as<bool>()) {
-      // Led by someone. A leader that stopped renewing (stalled) is ended: its session goes,
-      // and with it the lock; the next try takes over.
-      pqxx::result stale = tx.exec(
-          "SELECT backend_pid FROM core_resourcemanager WHERE id = 1 AND lease_until <"
-          " clock_timestamp() AND backend_pid IS NOT NULL");
-      if (!stale.empty()) {
-        tx.exec(absl::StrCat("SELECT pg_terminate_backend(", stale[0][0].as<int>(), ")"));
-      }
+      // Led by someone. A leader that stopped renewing (stalled) is ended: every session of
+      // it goes, with the lock and anything it held mid-transaction; the next try takes over.
+      tx.exec(
+          "SELECT pg_terminate_backend(a.pid) FROM pg_stat_activity a JOIN core_resourcemanager r"
+          " ON r.id = 1 WHERE r.lease_until < clock_timestamp() AND a.pid <> pg_backend_pid() AND"
+          " (a.pid = r.backend_pid OR a.application_name = 'pulp-resource-manager ' || r.name)");
       return std::nullopt;
     }
     pqxx::result r = tx.exec(

@@ -27,8 +27,13 @@ struct ManagerLeader {
 };
 std::optional<ManagerLeader> CurrentLeader(pqxx::connection& conn);
 
+// The application_name every database connection of manager `name` carries: a standby ends
+// all of them when it takes over from a stalled leader, so no lock the leader held survives.
+std::string ManagerApplicationName(const std::string& name);
+
 // One manager's claim to lead. Holds its own connection: the session lock lives and dies with
-// it, so a manager killed with SIGKILL frees the lock at once.
+// it, so a manager killed with SIGKILL frees the lock at once. `connection_string` must name
+// the manager's application (ManagerApplicationName).
 class Election {
  public:
   // `lease_seconds`: how long a leader that stopped renewing (stalled, SIGSTOP) keeps the lead
