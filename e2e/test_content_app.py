@@ -98,6 +98,25 @@ class ServeTest(unittest.TestCase):
         self.assertIn(f'<a href="./{BASE}/">{BASE}/</a>', root)
         self.assertNotIn('<a href="../">', root)
 
+    def test_a_path_above_base_paths_lists_them(self):
+        pub = system.get(API + "publications/file/file/").json["results"][0]["pulp_href"]
+        parent = "p-" + uuid.uuid4().hex[:6]
+        for child in ("bar", "baz/deep"):
+            task = system.wait_task(system.post(API + "distributions/file/file/", {
+                "name": f"{parent}-{child}", "base_path": f"{parent}/{child}",
+                "publication": pub}).json["task"])
+            self.assertEqual(task["state"], "completed", task["error"])
+        status, _, body = get(f"/pulp/content/{parent}/")
+        self.assertEqual(status, 200)
+        text = body.decode()
+        self.assertIn(f"<title>Index of {parent}/</title>", text)
+        self.assertIn('<a href="../">../</a>', text)
+        for name in ("bar/", "baz/"):
+            self.assertIn(f'<a href="./{name}">{name}</a>', text)
+        self.assertEqual(get(f"/pulp/content/{parent}")[1].get("location"),
+                         f"/pulp/content/{parent}/")
+        self.assertEqual(get(f"/pulp/content/{parent}/nothing/")[0], 404)
+
     def test_not_found(self):
         self.assertEqual(get(f"/pulp/content/{BASE}/missing.txt")[:1], (404,))
         self.assertEqual(get("/pulp/content/no-such-distribution/x")[:1], (404,))

@@ -133,7 +133,7 @@ class ContentHandler {
       const size_t slash = c.rfind('/');
       c = slash == std::string::npos ? "" : c.substr(0, slash);
     }
-    if (target == nullptr) return Text(404, "404: Not Found");
+    if (target == nullptr) return PartialBasePathListing(*snapshot, req.path, trimmed);
     std::string file_rel = rel.substr(std::min(rel.size(), base_path.size()));
     if (file_rel.empty()) return Redirect(req.path + "/");
     file_rel = file_rel.substr(1);  // drop the '/' after the base path
@@ -244,6 +244,22 @@ class ContentHandler {
       entries[bp.substr(0, bp.find('/')) + "/"] = Entry{};
     }
     return Listing(path, entries, false);
+  }
+
+  // A path above some distributions' base paths ("foo/" over "foo/bar" and "foo/baz") lists
+  // the next segment of each, as upstream's DistroListings does (titled with the relative path).
+  http::Response PartialBasePathListing(const Snapshot& snapshot, const std::string& path,
+                                        const std::string& trimmed) {
+    const std::string prefix = trimmed + "/";
+    std::map<std::string, Entry> entries;
+    for (const std::string& bp : snapshot.visible_base_paths) {
+      if (!absl::StartsWith(bp, prefix)) continue;
+      const std::string rest = bp.substr(prefix.size());
+      entries[rest.substr(0, rest.find('/')) + "/"] = Entry{};
+    }
+    if (entries.empty()) return Text(404, "404: Not Found");
+    if (!absl::EndsWith(path, "/")) return Redirect(path + "/");
+    return Listing(prefix, entries, true);
   }
 
   std::optional<std::string> CachedFile(const std::string& publication, const std::string& rel) {
