@@ -140,7 +140,7 @@ class Manager final : public pulp::v1::ResourceManager::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status WorkerLink(grpc::ServerContext* ctx, Stream* stream) override {
+  grpc::Status WorkerLink(grpc::ServerContext*, Stream* stream) override {
     if (!Active()) return Passive();
     pulp::v1::WorkerMessage msg;
     if (!stream->Read(&msg) || !msg.has_register_() || !IsUuid(msg.register_().worker_id())) {
@@ -149,6 +149,7 @@ class Manager final : public pulp::v1::ResourceManager::Service {
                           "a worker link starts with a registration naming the worker");
     }
     const std::string worker = msg.register_().worker_id();
+    const std::string name = msg.register_().worker_name();  // `msg` is reused below
     std::vector<std::string> held;
     for (const std::string& t : msg.register_().held_task_ids()) {
       if (IsUuid(t)) held.push_back(t);
@@ -157,7 +158,7 @@ class Manager final : public pulp::v1::ResourceManager::Service {
       auto lease = app_.pool->Acquire();
       if (!lease.ok()) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "database unavailable");
       if (int n = tasking::RequeueUnstarted(**lease, worker, held); n > 0) {
-        Log(absl::StrCat("worker ", msg.register_().worker_name(), " never got ", n,
+        Log(absl::StrCat("worker ", name, " never got ", n,
                          " task(s) assigned to it: back in line"));
       }
     } catch (const std::exception& e) {
@@ -165,10 +166,9 @@ class Manager final : public pulp::v1::ResourceManager::Service {
     }
     {
       absl::MutexLock lock(&mu_);
-      workers_[worker] = Link{stream, std::set<std::string>(held.begin(), held.end()),
-                              msg.register_().worker_name()};
+      workers_[worker] = Link{stream, std::set<std::string>(held.begin(), held.end()), name};
     }
-    Log("worker " + msg.register_().worker_name() + " linked");
+    Log("worker " + name + " linked");
     Wake();
     while (stream->Read(&msg)) {
       if (!msg.has_finished()) {
@@ -179,8 +179,7 @@ class Manager final : public pulp::v1::ResourceManager::Service {
       absl::MutexLock lock(&mu_);
       auto it = workers_.find(worker);
       if (it == workers_.end() || it->second.stream != stream || !it->second.held.erase(task)) {
-        Log("ignored a report from " + msg.register_().worker_name() + " about task " + task +
-            ": not assigned to it");
+        Log("ignored a report from " + name + " about task " + task + ": not assigned to it");
         Refused("not_assigned");
         continue;
       }
@@ -191,8 +190,7 @@ class Manager final : public pulp::v1::ResourceManager::Service {
       auto it = workers_.find(worker);
       if (it != workers_.end() && it->second.stream == stream) workers_.erase(it);
     }
-    Log("worker " + msg.register_().worker_name() + " unlinked");
-    (void)ctx;
+    Log("worker " + name + " unlinked");
     return grpc::Status::OK;
   }
 
