@@ -13,7 +13,7 @@ import sys
 import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
-from harness import API, PulpSystem, multipart  # noqa: E402
+from harness import API, PulpSystem  # noqa: E402
 from nginx import Nginx  # noqa: E402
 
 DURATION = os.environ.get("BENCH_DURATION", "10s")
@@ -55,10 +55,7 @@ def main():
         files = {"small.bin": os.urandom(4096), "large.bin": os.urandom(1 << 20)}
         repo = system.post(API + "repositories/file/file/", {"name": "bench-" + uuid.uuid4().hex[:6]}).json
         for path, data in files.items():
-            body, ctype = multipart({"relative_path": path, "repository": repo["pulp_href"]},
-                                    {"file": ("f", data)})
-            r = system.request("POST", API + "content/file/files/", body=body, content_type=ctype)
-            assert system.wait_task(r.json["task"])["state"] == "completed"
+            system.upload_into(repo["pulp_href"], path, data)
             nginx.write(path, data)
         pub = system.wait_task(system.post(API + "publications/file/file/",
                                            {"repository": repo["pulp_href"]}).json["task"])

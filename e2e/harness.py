@@ -277,6 +277,14 @@ class PulpSystem:
         finally:
             conn.close()
 
+    def upload_into(self, repo_href, relative_path, data):
+        """Uploads `data` as file content into a repository (a new version); asserts it worked."""
+        body, ctype = multipart({"relative_path": relative_path, "repository": repo_href},
+                                {"file": ("f", data)})
+        r = self.request("POST", API + "content/file/files/", body=body, content_type=ctype)
+        task = self.wait_task(r.json["task"])
+        assert task["state"] == "completed", task["error"]
+
     def dispatch_test_task(self, **body):
         """POST tasks/test/ (a task that sleeps, fails or records its runs); returns its href."""
         r = self.post(API + "tasks/test/", body)

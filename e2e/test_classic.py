@@ -17,6 +17,7 @@ import uuid
 
 import grpc
 
+from grpc_probe import health
 from harness import API, PulpSystem
 
 EXIT_PASSIVE = 75
@@ -58,14 +59,6 @@ def metrics_of(proc):
     with open(proc.log_path) as f:
         port = re.search(r"metrics on http://127\.0\.0\.1:(\d+)/metrics", f.read()).group(1)
     return urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
-
-
-def health(address, service):
-    request = (b"\x0a" + bytes([len(service)]) + service.encode()) if service else b""
-    with grpc.insecure_channel(address) as channel:
-        reply = channel.unary_unary("/grpc.health.v1.Health/Check", lambda b: b, lambda b: b)(
-            request, timeout=5)
-    return {b"\x08\x01": "SERVING", b"\x08\x02": "NOT_SERVING"}.get(reply, reply)
 
 
 def grpc_address(proc):

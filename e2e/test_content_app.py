@@ -4,7 +4,7 @@ import os
 import unittest
 import uuid
 
-from harness import API, PulpSystem, multipart
+from harness import API, PulpSystem
 
 system = None
 FILES = {"a.txt": os.urandom(5000), "dir/b.iso": os.urandom(70000), "dir/sub/c.json": b"{}"}
@@ -17,10 +17,7 @@ def setUpModule():
     system.start_content()
     repo = system.post(API + "repositories/file/file/", {"name": "c-" + uuid.uuid4().hex[:6]}).json
     for path, data in FILES.items():
-        body, ctype = multipart({"relative_path": path, "repository": repo["pulp_href"]},
-                                {"file": ("f", data)})
-        r = system.request("POST", API + "content/file/files/", body=body, content_type=ctype)
-        assert system.wait_task(r.json["task"])["state"] == "completed"
+        system.upload_into(repo["pulp_href"], path, data)
     task = system.wait_task(system.post(API + "publications/file/file/",
                                         {"repository": repo["pulp_href"]}).json["task"])
     BASE = "served-" + uuid.uuid4().hex[:6]

@@ -8,7 +8,8 @@ import uuid
 
 import grpc
 
-from harness import API, PulpSystem, multipart
+from grpc_probe import health
+from harness import API, PulpSystem
 
 system = None
 
@@ -29,22 +30,8 @@ def addresses(app_type):
     return [r for r in rows.splitlines() if r]
 
 
-def health(address, service=""):
-    """grpc.health.v1.Health/Check by hand: request field 1 = service, response field 1 = status."""
-    with grpc.insecure_channel(address) as channel:
-        check = channel.unary_unary("/grpc.health.v1.Health/Check",
-                                    request_serializer=lambda s: (b"\x0a" + bytes([len(s)]) + s.encode()) if s else b"",
-                                    response_deserializer=lambda b: b)
-        reply = check(service, timeout=5)
-    return {b"": "UNKNOWN", b"\x08\x01": "SERVING", b"\x08\x02": "NOT_SERVING"}.get(reply, reply)
-
-
 def upload(repo, path, data):
-    body, ctype = multipart({"relative_path": path, "repository": repo["pulp_href"]},
-                            {"file": ("f", data)})
-    r = system.request("POST", API + "content/file/files/", body=body, content_type=ctype)
-    task = system.wait_task(r.json["task"])
-    assert task["state"] == "completed", task["error"]
+    system.upload_into(repo["pulp_href"], path, data)
 
 
 def publish(repo):

@@ -10,7 +10,8 @@ import uuid
 
 import grpc
 
-from harness import API, PulpSystem, multipart
+from grpc_probe import health
+from harness import API, PulpSystem
 
 system = None
 certs = None
@@ -59,25 +60,14 @@ def content_address():
                           db="pulp")
 
 
-def check(channel):
-    call = channel.unary_unary("/grpc.health.v1.Health/Check", lambda b: b, lambda b: b)
-    return call(b"", timeout=5)
-
-
 class TlsTest(unittest.TestCase):
     def test_health_needs_a_client_certificate_from_the_ca(self):
         address = content_address()
         good = grpc.ssl_channel_credentials(read("ca.pem"), read("tls.key"), read("tls.pem"))
-        with grpc.secure_channel(address, good) as channel:
-            self.assertEqual(check(channel), b"\x08\x01")  # SERVING
+        self.assertEqual(health(address, credentials=good), "SERVING")
         for creds in (None, grpc.ssl_channel_credentials(read("ca.pem"))):
             with self.assertRaises(grpc.RpcError):
-                if creds is None:
-                    with grpc.insecure_channel(address) as channel:
-                        check(channel)
-                else:
-                    with grpc.secure_channel(address, creds) as channel:
-                        check(channel)
+                health(address, credentials=creds)
 
     def test_tasks_cancels_and_invalidation_cross_tls(self):
         # Routed by the resource manager over its TLS links.
@@ -91,10 +81,7 @@ class TlsTest(unittest.TestCase):
         self.assertEqual(system.wait_task(running, timeout=10)["state"], "canceled")
         # A new distribution is served at once: the invalidation reached pulp-content.
         repo = system.post(API + "repositories/file/file/", {"name": "t-" + uuid.uuid4().hex[:6]}).json
-        body, ctype = multipart({"relative_path": "x.txt", "repository": repo["pulp_href"]},
-                                {"file": ("f", b"over tls")})
-        r = system.request("POST", API + "content/file/files/", body=body, content_type=ctype)
-        self.assertEqual(system.wait_task(r.json["task"])["state"], "completed")
+        system.upload_into(repo["pulp_href"], "x.txt", b"over tls")
         pub = system.wait_task(system.post(API + "publications/file/file/",
                                            {"repository": repo["pulp_href"]}).json["task"])
         base = "tls-" + uuid.uuid4().hex[:6]

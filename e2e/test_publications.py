@@ -4,7 +4,7 @@ import os
 import unittest
 import uuid
 
-from harness import API, PulpSystem, multipart
+from harness import API, PulpSystem
 
 system = None
 PUBS = API + "publications/file/file/"
@@ -23,10 +23,7 @@ def tearDownModule():
 def repo_with_files(files):
     repo = system.post(API + "repositories/file/file/", {"name": "r-" + uuid.uuid4().hex[:8]}).json
     for path, data in files.items():
-        body, ctype = multipart({"relative_path": path, "repository": repo["pulp_href"]},
-                                {"file": ("f", data)})
-        r = system.request("POST", API + "content/file/files/", body=body, content_type=ctype)
-        assert system.wait_task(r.json["task"])["state"] == "completed"
+        system.upload_into(repo["pulp_href"], path, data)
     return system.get(repo["pulp_href"]).json
 
 

@@ -32,6 +32,35 @@ http::Response TaskAccepted(const AppContext& app, const std::string& task_pk) {
   return http::Response::Json(202, Json{{"task", tasking::TaskHref(app, task_pk)}});
 }
 
+tasking::DispatchRequest TaskFrom(const http::Request& request, std::string name) {
+  tasking::DispatchRequest task;
+  task.name = std::move(name);
+  task.logging_cid = request.correlation_id;
+  task.created_by = RequesterId(request);
+  return task;
+}
+
+tasking::DispatchRequest GeneralUpdateTask(const http::Request& request, const std::string& pk,
+                                           const std::string& app_label,
+                                           const std::string& serializer, const std::string& prn,
+                                           const Json& data, bool partial) {
+  tasking::DispatchRequest task = TaskFrom(request, tasking::kGeneralUpdate);
+  task.args = Json::array({pk, app_label, serializer});
+  task.kwargs = {{"data", data}, {"partial", partial}};
+  task.exclusive_resources = {prn};
+  task.immediate = true;
+  return task;
+}
+
+tasking::DispatchRequest GeneralDeleteTask(const http::Request& request, const std::string& pk,
+                                           const std::string& app_label,
+                                           const std::string& serializer, const std::string& prn) {
+  tasking::DispatchRequest task = TaskFrom(request, tasking::kGeneralDelete);
+  task.args = Json::array({pk, app_label, serializer});
+  task.exclusive_resources = {prn};
+  return task;
+}
+
 http::Response Created(const Json& object) {
   auto r = http::Response::Json(201, object);
   if (object.contains("pulp_href")) r.SetHeader("Location", object["pulp_href"].get<std::string>());

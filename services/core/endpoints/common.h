@@ -7,6 +7,7 @@
 
 #include "services/core/app_context.h"
 #include "services/core/http/message.h"
+#include "services/core/tasking/dispatcher.h"
 #include "services/core/util/json.h"
 
 namespace pqxx {
@@ -43,6 +44,19 @@ http::Response Created(const Json& object);
 
 // The requester's user id for created_by.
 std::optional<int64_t> RequesterId(const http::Request& request);
+
+// The task a request dispatches, with the request's correlation id and requester.
+tasking::DispatchRequest TaskFrom(const http::Request& request, std::string name);
+
+// Upstream's generic update (immediate when it can run at once) and delete of one object,
+// holding its PRN exclusively. Callers may add resources before dispatching.
+tasking::DispatchRequest GeneralUpdateTask(const http::Request& request, const std::string& pk,
+                                           const std::string& app_label,
+                                           const std::string& serializer, const std::string& prn,
+                                           const Json& data, bool partial);
+tasking::DispatchRequest GeneralDeleteTask(const http::Request& request, const std::string& pk,
+                                           const std::string& app_label,
+                                           const std::string& serializer, const std::string& prn);
 
 // ageneral_delete's body for a resource kept in one table (rows of dependants cascade).
 std::function<Json(tasking::TaskContext&, const Json& args, const Json& kwargs)> DeleteRowTask(

@@ -261,15 +261,12 @@ void RegisterDistributionRoutes(AppContext& app, http::Router& router,
                   pqxx::nontransaction tx(**lease);
                   Resolve(app, type, tx, merged, "");
                 }
-                tasking::DispatchRequest task;
-                task.name = tasking::kGeneralCreate;
+                tasking::DispatchRequest task = TaskFrom(req, tasking::kGeneralCreate);
                 task.args = Json::array({type.component, type.serializer});
                 task.kwargs = {{"data", in}, {"context", Json::object()}};
                 task.exclusive_resources = {
                     absl::StrCat("pdrn:", app.default_domain_id, ":distribution.base_path")};
                 task.shared_resources = Locks(app);
-                task.logging_cid = req.correlation_id;
-                task.created_by = RequesterId(req);
                 return TaskAccepted(app, app.dispatcher->Dispatch(task));
               }});
   const std::string detail = type.href_prefix + "{pulp_id}/";
@@ -306,19 +303,14 @@ void RegisterDistributionRoutes(AppContext& app, http::Router& router,
                   }
                   Resolve(app, type, tx, merged, pk);
                   if (!changed) return http::Response::Json(200, *current);
-                  tasking::DispatchRequest task;
-                  task.name = tasking::kGeneralUpdate;
-                  task.args = Json::array({pk, type.component, type.serializer});
-                  task.kwargs = {{"data", in}, {"partial", p}};
-                  task.exclusive_resources = {absl::StrCat("prn:", type.prn_type, ":", pk)};
+                  tasking::DispatchRequest task =
+                      GeneralUpdateTask(req, pk, type.component, type.serializer,
+                                        absl::StrCat("prn:", type.prn_type, ":", pk), in, p);
                   if (in.contains("base_path") && in["base_path"] != (*current)["base_path"]) {
                     task.exclusive_resources.push_back(
                         absl::StrCat("pdrn:", app.default_domain_id, ":distribution.base_path"));
                   }
                   task.shared_resources = Locks(app);
-                  task.immediate = true;
-                  task.logging_cid = req.correlation_id;
-                  task.created_by = RequesterId(req);
                   return TaskAccepted(app, app.dispatcher->Dispatch(task));
                 }});
   }
@@ -337,14 +329,11 @@ void RegisterDistributionRoutes(AppContext& app, http::Router& router,
                     throw http::NotFoundError("Distribution");
                   }
                 }
-                tasking::DispatchRequest task;
-                task.name = tasking::kGeneralDelete;
-                task.args = Json::array({pk, type.component, type.serializer});
-                task.exclusive_resources = {absl::StrCat("prn:", type.prn_type, ":", pk)};
+                tasking::DispatchRequest task =
+                    GeneralDeleteTask(req, pk, type.component, type.serializer,
+                                      absl::StrCat("prn:", type.prn_type, ":", pk));
                 task.shared_resources = Locks(app);
                 task.immediate = true;
-                task.logging_cid = req.correlation_id;
-                task.created_by = RequesterId(req);
                 return TaskAccepted(app, app.dispatcher->Dispatch(task));
               }});
   AddLabelRoutes(app, router, type.href_prefix, "core_distribution", "Distribution", doc);

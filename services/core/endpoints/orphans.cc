@@ -43,16 +43,13 @@ http::Response Cleanup(AppContext& app, http::Request& req, bool deprecated) {
       content_pks.push_back(pk);
     }
   }
-  tasking::DispatchRequest task;
-  task.name = kOrphanTask;
+  tasking::DispatchRequest task = TaskFrom(req, kOrphanTask);
   task.kwargs = {{"content_pks", content_pks},
                  {"orphan_protection_time",
                   in.contains("orphan_protection_time") && !in["orphan_protection_time"].is_null()
                       ? in["orphan_protection_time"]
                       : Json(app.settings.orphan_protection_time)}};
   task.exclusive_resources = {absl::StrCat("pdrn:", app.default_domain_id, ":orphans")};
-  task.logging_cid = req.correlation_id;
-  task.created_by = RequesterId(req);
   return TaskAccepted(app, app.dispatcher->Dispatch(task));
 }
 

@@ -79,15 +79,12 @@ http::Response Create(AppContext& app, const PublicationType& type, http::Reques
     repo_pk = v->repository_pk;
     version_pk = v->version_pk;
   }
-  tasking::DispatchRequest task;
-  task.name = type.publish_task;
+  tasking::DispatchRequest task = TaskFrom(req, type.publish_task);
   task.kwargs = {{"repository_version_pk", version_pk},
                  {"manifest", in.value("manifest", Json("PULP_MANIFEST"))}};
   if (in.value("checkpoint", false)) task.kwargs["checkpoint"] = true;
   task.shared_resources = {
       absl::StrCat("prn:", app.repository_types.at(type.repository_type)->prn_type, ":", repo_pk)};
-  task.logging_cid = req.correlation_id;
-  task.created_by = RequesterId(req);
   return TaskAccepted(app, app.dispatcher->Dispatch(task));
 }
 

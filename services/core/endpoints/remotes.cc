@@ -230,15 +230,9 @@ http::Response Update(Ctx& c, http::Request& req, bool partial) {
     changed = changed || stored[it.key()] != it.value();
   if (!changed) return http::Response::Json(200, *http::FetchOne(RemoteListSpec(c.type), tx, pk));
   tx.commit();
-  tasking::DispatchRequest task;
-  task.name = tasking::kGeneralUpdate;
-  task.args = Json::array({pk, c.type.component, c.type.serializer});
-  task.kwargs = {{"data", in}, {"partial", partial}};
-  task.exclusive_resources = {absl::StrCat("prn:", c.type.prn_type, ":", pk)};
-  task.immediate = true;
-  task.logging_cid = req.correlation_id;
-  task.created_by = RequesterId(req);
-  return TaskAccepted(c.app, c.app.dispatcher->Dispatch(task));
+  return TaskAccepted(c.app, c.app.dispatcher->Dispatch(GeneralUpdateTask(
+                                 req, pk, c.type.component, c.type.serializer,
+                                 absl::StrCat("prn:", c.type.prn_type, ":", pk), in, partial)));
 }
 
 http::Response Delete(Ctx& c, http::Request& req) {
@@ -251,13 +245,9 @@ http::Response Delete(Ctx& c, http::Request& req) {
       throw http::NotFoundError("Remote");
     }
   }
-  tasking::DispatchRequest task;
-  task.name = tasking::kGeneralDelete;
-  task.args = Json::array({pk, c.type.component, c.type.serializer});
-  task.exclusive_resources = {absl::StrCat("prn:", c.type.prn_type, ":", pk)};
-  task.logging_cid = req.correlation_id;
-  task.created_by = RequesterId(req);
-  return TaskAccepted(c.app, c.app.dispatcher->Dispatch(task));
+  return TaskAccepted(c.app, c.app.dispatcher->Dispatch(GeneralDeleteTask(
+                                 req, pk, c.type.component, c.type.serializer,
+                                 absl::StrCat("prn:", c.type.prn_type, ":", pk))));
 }
 
 }  // namespace

@@ -279,15 +279,9 @@ http::Response Update(Ctx& c, http::Request& req, bool partial) {
   }
   tx.commit();
   if (!changed) return http::Response::Json(200, *current);
-  tasking::DispatchRequest task;
-  task.name = tasking::kGeneralUpdate;
-  task.args = Json::array({pk, c.type.component, c.type.serializer});
-  task.kwargs = {{"data", in}, {"partial", partial}};
-  task.exclusive_resources = {RepoPrn(c.type, pk)};
-  task.immediate = true;
-  task.logging_cid = req.correlation_id;
-  task.created_by = RequesterId(req);
-  return TaskAccepted(c.app, c.app.dispatcher->Dispatch(task));
+  return TaskAccepted(
+      c.app, c.app.dispatcher->Dispatch(GeneralUpdateTask(
+                 req, pk, c.type.component, c.type.serializer, RepoPrn(c.type, pk), in, partial)));
 }
 
 http::Response Delete(Ctx& c, http::Request& req) {
@@ -300,13 +294,9 @@ http::Response Delete(Ctx& c, http::Request& req) {
       throw http::NotFoundError("Repository");
     }
   }
-  tasking::DispatchRequest task;
-  task.name = tasking::kGeneralDelete;
-  task.args = Json::array({pk, c.type.component, c.type.serializer});
-  task.exclusive_resources = {RepoPrn(c.type, pk)};
-  task.logging_cid = req.correlation_id;
-  task.created_by = RequesterId(req);
-  return TaskAccepted(c.app, c.app.dispatcher->Dispatch(task));
+  return TaskAccepted(
+      c.app, c.app.dispatcher->Dispatch(GeneralDeleteTask(req, pk, c.type.component,
+                                                          c.type.serializer, RepoPrn(c.type, pk))));
 }
 
 // ---- versions ---------------------------------------------------------------------------
@@ -450,12 +440,9 @@ http::Response DeleteVersion(Ctx& c, http::Request& req) {
     if (r.empty()) throw http::NotFoundError("RepositoryVersion");
     version_pk = r[0][0].as<std::string>();
   }
-  tasking::DispatchRequest task;
-  task.name = kDeleteVersionTask;
+  tasking::DispatchRequest task = TaskFrom(req, kDeleteVersionTask);
   task.kwargs = {{"pk", version_pk}};
   task.exclusive_resources = {RepoPrn(c.type, repo_pk)};
-  task.logging_cid = req.correlation_id;
-  task.created_by = RequesterId(req);
   return TaskAccepted(c.app, c.app.dispatcher->Dispatch(task));
 }
 
@@ -529,12 +516,9 @@ http::Response Modify(Ctx& c, http::Request& req) {
     kwargs["base_version_pk"] = v->version_pk;
     kwargs["base_version_number"] = v->number;
   }
-  tasking::DispatchRequest task;
-  task.name = kModifyTask;
+  tasking::DispatchRequest task = TaskFrom(req, kModifyTask);
   task.kwargs = kwargs;
   task.exclusive_resources = {RepoPrn(c.type, repo_pk)};
-  task.logging_cid = req.correlation_id;
-  task.created_by = RequesterId(req);
   return TaskAccepted(c.app, c.app.dispatcher->Dispatch(task));
 }
 

@@ -164,12 +164,9 @@ http::Response Purge(AppContext& app, http::Request& req) {
           "states", absl::StrCat("\"", st.get<std::string>(), "\" is not a valid choice."));
     }
   }
-  tasking::DispatchRequest task;
-  task.name = kPurgeTask;
+  tasking::DispatchRequest task = TaskFrom(req, kPurgeTask);
   task.kwargs = {{"finished_before", before.empty() ? Json(nullptr) : Json(before)},
                  {"states", states}};
-  task.logging_cid = req.correlation_id;
-  task.created_by = RequesterId(req);
   return TaskAccepted(app, app.dispatcher->Dispatch(task));
 }
 
@@ -185,8 +182,7 @@ http::Response TestTask(AppContext& app, http::Request& req) {
                                   {"immediate", http::Field::kBoolean},
                                   {"exclusive_resources", http::Field::kStringList},
                                   {"shared_resources", http::Field::kStringList}});
-  tasking::DispatchRequest task;
-  task.name = kSleepTask;
+  tasking::DispatchRequest task = TaskFrom(req, kSleepTask);
   task.kwargs = {{"seconds", in.value("seconds", Json(0))},
                  {"fail", in.value("fail", false)},
                  {"record_to", in.value("record_to", "")}};
@@ -204,8 +200,6 @@ http::Response TestTask(AppContext& app, http::Request& req) {
   }
   task.exclusive_resources = in.value("exclusive_resources", std::vector<std::string>{});
   task.shared_resources = in.value("shared_resources", std::vector<std::string>{});
-  task.logging_cid = req.correlation_id;
-  task.created_by = RequesterId(req);
   return TaskAccepted(app, app.dispatcher->Dispatch(task));
 }
 

@@ -195,13 +195,10 @@ http::Response Commit(AppContext& app, http::Request& req) {
       throw http::NotFoundError("Upload");
     }
   }
-  tasking::DispatchRequest task;
-  task.name = kCommitTask;
+  tasking::DispatchRequest task = TaskFrom(req, kCommitTask);
   task.args = Json::array({pk, in["sha256"]});
   task.kwargs = Json::object();
   task.exclusive_resources = {"prn:core.upload:" + pk};
-  task.logging_cid = req.correlation_id;
-  task.created_by = RequesterId(req);
   return TaskAccepted(app, app.dispatcher->Dispatch(task));
 }
 

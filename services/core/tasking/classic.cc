@@ -10,6 +10,11 @@
 namespace pulp::core::tasking {
 namespace {
 
+// Puts running tasks matching a condition back in line (they never started).
+constexpr char kBackInLine[] =
+    "UPDATE core_task SET state = 'waiting', worker_id = NULL, assigned_term = NULL,"
+    " started_at = NULL, pulp_last_updated = clock_timestamp() WHERE state = 'running' AND ";
+
 // Session lock held by the leading manager ("pulprm").
 constexpr long long kManagerLockKey = 0x70756c70726d;
 
@@ -145,13 +150,18 @@ int RequeueUnstarted(pqxx::connection& conn, const std::string& worker_id,
       "UPDATE core_task SET state = 'canceled', finished_at = clock_timestamp(),"
       " pulp_last_updated = clock_timestamp() WHERE state = 'canceling' AND worker_id = ",
       tx.quote(worker_id), "::uuid", keep));
-  pqxx::result r = tx.exec(absl::StrCat(
-      "UPDATE core_task SET state = 'waiting', worker_id = NULL, assigned_term = NULL,"
-      " started_at = NULL, pulp_last_updated = clock_timestamp() WHERE state = 'running' AND"
-      " worker_id = ",
-      tx.quote(worker_id), "::uuid", keep, " RETURNING 1"));
+  pqxx::result r = tx.exec(absl::StrCat(kBackInLine, "worker_id = ", tx.quote(worker_id), "::uuid",
+                                        keep, " RETURNING 1"));
   tx.commit();
   return static_cast<int>(r.size());
+}
+
+void HandBackTask(pqxx::connection& conn, const std::string& worker_id, const std::string& task,
+                  uint64_t term) {
+  pqxx::work tx(conn);
+  tx.exec(absl::StrCat(kBackInLine, "pulp_id = ", tx.quote(task), "::uuid AND worker_id = ",
+                       tx.quote(worker_id), "::uuid AND assigned_term = ", term));
+  tx.commit();
 }
 
 }  // namespace pulp::core::tasking

@@ -75,6 +75,11 @@ std::vector<Assigned> AssignReadyTasks(pqxx::connection& conn, uint64_t term,
 int RequeueUnstarted(pqxx::connection& conn, const std::string& worker_id,
                      const std::vector<std::string>& held_tasks);
 
+// A worker gives back a task assigned to it under `term` that it cannot run: it waits again,
+// in its original place in line.
+void HandBackTask(pqxx::connection& conn, const std::string& worker_id, const std::string& task,
+                  uint64_t term);
+
 // The exit code of `pulp-resource-manager --exit-if-passive` when another manager leads:
 // EX_TEMPFAIL, "try again later", for a supervisor that relaunches it.
 inline constexpr int kExitPassive = 75;

@@ -23,6 +23,7 @@
 #include "services/core/metrics/scrape_socket.h"
 #include "services/core/status/heartbeat.h"
 #include "services/core/tasking/claim.h"
+#include "services/core/tasking/classic.h"
 #include "services/core/tasking/launcher.h"
 #include "services/core/tasking/runner.h"
 #include "services/core/tasking/worker_metrics.h"
@@ -278,15 +279,7 @@ class Worker : public WorkerControl {
 
   // Puts a task this worker was given but cannot run back in line, then tells the manager.
   void Requeue(const Assignment& a) {
-    WithDb([&](pqxx::connection& c) {
-      pqxx::work tx(c);
-      tx.exec(absl::StrCat(
-          "UPDATE core_task SET state = 'waiting', worker_id = NULL, assigned_term = NULL,"
-          " started_at = NULL WHERE pulp_id = ",
-          tx.quote(a.task_pk), "::uuid AND worker_id = ", tx.quote(pk_),
-          "::uuid AND state = 'running' AND assigned_term = ", a.term));
-      tx.commit();
-    });
+    WithDb([&](pqxx::connection& c) { HandBackTask(c, pk_, a.task_pk, a.term); });
     manager_->Finished(a.task_pk, a.term);
   }
 

@@ -286,8 +286,8 @@ http::Response Create(AppContext& app, http::Request& req) {
   std::unique_ptr<core::storage::FileWriter> writer;
   http::RequestData data = ReadWithFile(app, req, writer);
   Json task_data = ValidateCreate(app, data, /*with_repository=*/true, writer);
-  core::tasking::DispatchRequest task;
-  task.name = core::tasking::kGeneralCreate;
+  core::tasking::DispatchRequest task =
+      core::endpoints::TaskFrom(req, core::tasking::kGeneralCreate);
   task.args = Json::array({"file", "FileContentSerializer"});
   task.kwargs = {{"data", task_data}, {"context", Json::object()}};
   if (task_data.contains("upload")) {
@@ -297,8 +297,6 @@ http::Response Create(AppContext& app, http::Request& req) {
     task.exclusive_resources.push_back("prn:file.filerepository:" +
                                        task_data["repository"].get<std::string>());
   }
-  task.logging_cid = req.correlation_id;
-  task.created_by = core::endpoints::RequesterId(req);
   return core::endpoints::TaskAccepted(app, app.dispatcher->Dispatch(task));
 }
 

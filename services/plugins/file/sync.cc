@@ -374,16 +374,13 @@ void RegisterSyncRoute(core::AppContext& app, http::Router& router) {
            throw http::ApiError(
                400, Json::array({"Cannot use mirror mode with autopublished repository."}));
          }
-         core::tasking::DispatchRequest task;
-         task.name = kSyncTask;
+         core::tasking::DispatchRequest task = core::endpoints::TaskFrom(req, kSyncTask);
          task.kwargs = {{"remote_pk", remote},
                         {"repository_pk", repo},
                         {"mirror", in.value("mirror", false)},
                         {"optimize", in.value("optimize", true)}};
          task.exclusive_resources = {"prn:file.filerepository:" + repo};
          task.shared_resources = {"prn:file.fileremote:" + remote};
-         task.logging_cid = req.correlation_id;
-         task.created_by = core::endpoints::RequesterId(req);
          return core::endpoints::TaskAccepted(app, app.dispatcher->Dispatch(task));
        }});
 }
