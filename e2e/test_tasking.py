@@ -91,7 +91,9 @@ class ResourceRulesTest(unittest.TestCase):
 
         info = []
         for spec, t in zip(specs, tasks):
-            info.append(dict(spec, created=parse_ts(t["pulp_created"]),
+            # Line order is (pulp_created, pulp_id): two dispatches can share a microsecond.
+            info.append(dict(spec, created=(parse_ts(t["pulp_created"]),
+                                            t["pulp_href"].rstrip("/").split("/")[-1]),
                              start=parse_ts(t["started_at"]), end=parse_ts(t["finished_at"])))
         for i, a in enumerate(info):
             for b in info[i + 1:]:
